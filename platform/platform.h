@@ -1,0 +1,55 @@
+// platform.h - Everything Outpost needs from the operating system, behind one small API.
+// Owns: clocks, randomness, signals, service notification, log sink, fd limits, files.
+// One implementation per folder (posix/ for any POSIX system, linux/ adds systemd and Linux
+// specifics); src/ calls only this header and never includes an OS header itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace outpost::platform {
+
+// ---- Clocks
+int64_t monotonic_ms();  // never goes backwards; arbitrary origin
+int64_t monotonic_us();
+int64_t wall_ms();       // milliseconds since the Unix epoch (may be wrong on an RTC-less board)
+
+// ---- Randomness from the kernel (getrandom / /dev/urandom). False if none could be read.
+bool random_bytes(void* out, size_t len);
+
+// ---- Signals. The handlers only set flags and call the wake function (which must be
+// async-signal-safe, e.g. a write to a pipe); the event loop polls the flags.
+enum class Signal : uint8_t { none = 0, terminate, interrupt, reload };
+using WakeFn = void (*)();
+void install_signal_handlers(WakeFn wake);
+// Returns and clears the oldest pending signal (terminate before reload).
+Signal take_signal();
+
+// ---- Service manager (systemd notify protocol where available; no-ops elsewhere).
+void notify(std::string_view state); // e.g. "READY=1", "STOPPING=1", "STATUS=..."
+// Interval at which WATCHDOG=1 must be sent, 0 when no watchdog is requested.
+int64_t watchdog_interval_ms();
+
+// ---- Log sink: one complete line (no trailing newline) at a syslog-style priority 0..7.
+void log_write(int priority, std::string_view line);
+// True when stderr is connected to journald ($JOURNAL_STREAM matches): no timestamps of our own.
+bool log_to_journal();
+
+// ---- Resources
+// Raises the open-file limit to at least `wanted` if the hard limit allows; returns the limit
+// now in force (soft), or -1 when it cannot be read.
+int64_t raise_fd_limit(int64_t wanted);
+
+// ---- Files (for key material, config and data_dir housekeeping).
+bool read_file(const std::string& path, std::string& out, size_t max_bytes);
+// Writes atomically (temp file + rename) with the given mode, e.g. 0600.
+bool write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
+bool make_dirs(const std::string& path, unsigned mode);
+bool file_exists(const std::string& path);
+std::string last_error(); // strerror(errno) of the last failed call, for log lines
+
+std::string getenv_str(const char* name); // empty when unset
+
+} // namespace outpost::platform

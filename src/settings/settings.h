@@ -1,0 +1,111 @@
+// settings.h - The typed configuration of Outpost (PROTOCOL.md §12) and its loader.
+// Owns: the Settings struct, its defaults, JSON parsing and validation (table-driven).
+// Never: opens sockets, touches storage, or reads the environment except where §12 says
+// (OUTPOST_JWT_SECRET is applied by the auth key loader, not here).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace outpost::settings {
+
+struct RateLimit {
+    int64_t burst = 0;  // tokens in a full bucket
+    int64_t per_ms = 0; // `burst` tokens are refilled every `per_ms` milliseconds
+};
+
+struct RateLimits {
+    RateLimit typing{10, 1000};
+    RateLimit room{5, 10000};
+    RateLimit presence{20, 60000};
+    RateLimit message{30, 10000};
+    RateLimit default_{100, 60000}; // JSON key "default"
+    RateLimit connect_per_ip{60, 60000};
+};
+
+struct Auth {
+    std::string algorithm = "HS256"; // HS256 | RS256 | ES256
+    std::string hs256_secret;        // empty: not configured
+    std::string hs256_secret_file;   // empty: not configured
+    std::string public_key_file;     // empty: not configured
+    int64_t leeway_s = 30;
+    bool require_exp = true;
+    std::string issuer;   // empty: not checked
+    std::string audience; // empty: not checked
+    std::vector<std::string> default_rooms{"*"};
+    int64_t refresh_warning_s = 60;
+    std::string unsynced_clock = "reject"; // reject | skip_time_checks
+};
+
+struct Presence {
+    int64_t grace_ms = 5000;
+    std::string scope = "global"; // global | rooms
+};
+
+struct Limits {
+    int64_t max_body = 16384;
+    int64_t max_send_queue_bytes = 262144;
+    int64_t max_members_per_room = 10000;
+    int64_t max_rooms_per_user = 1000;
+    int64_t replay_max = 1000;
+};
+
+struct Storage {
+    std::string synchronous = "full"; // full | normal
+    int64_t commit_interval_ms = 5;
+    int64_t commit_batch = 256;
+};
+
+struct Retention {
+    int64_t max_messages_per_room = 10000;
+    int64_t max_age_s = 2592000;
+    int64_t max_db_bytes = 268435456;
+};
+
+struct Tls {
+    std::string cert_file; // both set: serve wss/https
+    std::string key_file;
+};
+
+struct Settings {
+    std::string host = "0.0.0.0";
+    int64_t port = 3000;
+    std::string data_dir = "./var";
+    std::string log_level = "info"; // debug | info | warn | error
+    int64_t max_connections = 10000;
+    bool allow_eio3 = true;
+    int64_t ping_interval_ms = 25000;
+    int64_t ping_timeout_ms = 20000;
+    int64_t max_payload = 1000000;
+    int64_t connect_timeout_ms = 45000;
+    std::vector<std::string> cors_origins{"*"};
+    std::string admin_token; // empty: none configured
+    bool metrics_auth = false;
+    bool conformance = false;
+    Auth auth;
+    Presence presence;
+    RateLimits rate_limits;
+    Limits limits;
+    Storage storage;
+    Retention retention;
+    Tls tls;
+    int64_t shutdown_timeout_ms = 10000;
+
+    // Where the settings came from ("<embedded defaults>" or the file path), for messages.
+    std::string source = "<embedded defaults>";
+};
+
+// Parses a JSON document into Settings, starting from the defaults. `source` names the file in
+// error messages. Unknown keys, wrong types and out-of-range values fail with a message such
+// as: `config.json: "ping_interval_ms": expected an integer from 1 to 3600000, got "abc"`.
+Result<Settings> parse_settings(std::string_view json_text, std::string_view source);
+
+// Reads and parses a file (messages name the path).
+Result<Settings> load_settings_file(const std::string& path);
+
+} // namespace outpost::settings
