@@ -42,7 +42,10 @@ struct SioPacket {
 //  - id: up to 16 digits, <= kMaxAckId; ack / binary_ack require one;
 //  - data, when present, starts with '[' or '{' or '"' (JSON validity is checked by the caller).
 // Anything else is Status::malformed.
+// (In its own inline namespace: see decode_packet in engine.h.)
+inline namespace socket_io {
 Result<SioPacket> decode_packet(std::string_view text);
+} // namespace socket_io
 
 // Appends the encoding of `p` (nsp "/" is omitted; "<n>-" only for binary types).
 void encode_packet(std::string& out, const SioPacket& p);
@@ -56,7 +59,8 @@ bool query_param(std::string_view query, std::string_view key, std::string& out)
 
 // Checks every `_placeholder` object in `root`: it must be exactly
 // {"_placeholder":true,"num":k} with k an integer in [0, attachments); and the number of
-// placeholders must equal `attachments`. Status::malformed otherwise.
+// placeholders must equal `attachments` (each k once). Objects nested deeper than 64 levels,
+// and anything else, are Status::malformed; attachments > kMaxAttachments is Status::too_large.
 Status check_placeholders(const cJSON* root, uint32_t attachments);
 
 } // namespace outpost::proto

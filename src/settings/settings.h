@@ -17,6 +17,8 @@ namespace outpost::settings {
 struct RateLimit {
     int64_t burst = 0;  // tokens in a full bucket
     int64_t per_ms = 0; // `burst` tokens are refilled every `per_ms` milliseconds
+
+    bool operator==(const RateLimit&) const = default;
 };
 
 struct RateLimits {
@@ -26,6 +28,8 @@ struct RateLimits {
     RateLimit message{30, 10000};
     RateLimit default_{100, 60000}; // JSON key "default"
     RateLimit connect_per_ip{60, 60000};
+
+    bool operator==(const RateLimits&) const = default;
 };
 
 struct Auth {
@@ -40,11 +44,15 @@ struct Auth {
     std::vector<std::string> default_rooms{"*"};
     int64_t refresh_warning_s = 60;
     std::string unsynced_clock = "reject"; // reject | skip_time_checks
+
+    bool operator==(const Auth&) const = default;
 };
 
 struct Presence {
     int64_t grace_ms = 5000;
     std::string scope = "global"; // global | rooms
+
+    bool operator==(const Presence&) const = default;
 };
 
 struct Limits {
@@ -53,23 +61,31 @@ struct Limits {
     int64_t max_members_per_room = 10000;
     int64_t max_rooms_per_user = 1000;
     int64_t replay_max = 1000;
+
+    bool operator==(const Limits&) const = default;
 };
 
 struct Storage {
     std::string synchronous = "full"; // full | normal
     int64_t commit_interval_ms = 5;
     int64_t commit_batch = 256;
+
+    bool operator==(const Storage&) const = default;
 };
 
 struct Retention {
     int64_t max_messages_per_room = 10000;
     int64_t max_age_s = 2592000;
     int64_t max_db_bytes = 268435456;
+
+    bool operator==(const Retention&) const = default;
 };
 
 struct Tls {
     std::string cert_file; // both set: serve wss/https
     std::string key_file;
+
+    bool operator==(const Tls&) const = default;
 };
 
 struct Settings {
@@ -98,6 +114,9 @@ struct Settings {
 
     // Where the settings came from ("<embedded defaults>" or the file path), for messages.
     std::string source = "<embedded defaults>";
+
+    // Equal when every setting and the source are equal (e.g. to tell whether a reload changed anything).
+    bool operator==(const Settings&) const = default;
 };
 
 // Parses a JSON document into Settings, starting from the defaults. `source` names the file in

@@ -1,0 +1,45 @@
+// http_api.h - Outpost's own HTTP endpoints: /healthz, /metrics, /api/stats (PROTOCOL.md §10).
+// Owns: admin authentication for HTTP (the admin_token or a JWT with role admin), the JSON and
+// Prometheus renderings of the counters. Never: blocks (answers from counters in memory).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "auth/keys.h"
+#include "net/engine.h"
+#include "settings/settings.h"
+#include "sio/socket_layer.h"
+
+namespace outpost::admin {
+
+struct Sources {
+    const net::EngineStats* engine = nullptr;
+    const sio::LayerStats* sio = nullptr;
+    std::function<uint64_t()> users_online; // distinct users (0 until the hub tracks them)
+    std::function<uint64_t()> sockets;      // authenticated sockets on "/"
+};
+
+class HttpApi final : public net::HttpHandler {
+public:
+    HttpApi(const settings::Settings& settings, Sources sources, int64_t started_mono_ms);
+    void set_settings(const settings::Settings& s) { settings_ = s; }
+    void set_keys(const auth::KeySet* keys) { keys_ = keys; }
+    void set_draining(bool d) { draining_ = d; }
+
+    net::HttpResponse handle(const net::HttpRequest& req) override;
+
+    std::string stats_json() const;
+    std::string metrics_text() const;
+
+private:
+    bool is_admin(std::string_view authorization, int& status) const;
+
+    settings::Settings settings_;
+    Sources src_;
+    const auth::KeySet* keys_ = nullptr;
+    int64_t started_ms_;
+    bool draining_ = false;
+};
+
+} // namespace outpost::admin

@@ -1,0 +1,297 @@
+// main.cpp - Wiring only: arguments -> settings -> platform -> server loop.
+// Commands: run (default), check-config FILE, token, version, --help.
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin/http_api.h"
+#include "auth/jwt.h"
+#include "auth/keys.h"
+#include "auth/mint.h"
+#include "core/build_info.h"
+#include "core/log.h"
+#include "hub/conformance.h"
+#include "hub/hub.h"
+#include "net/server.h"
+#include "platform/platform.h"
+#include "settings/settings.h"
+#include "sio/socket_layer.h"
+
+using namespace outpost;
+
+namespace {
+
+constexpr const char* kUsage =
+    "Outpost - a Socket.IO server for edge gateways\n"
+    "\n"
+    "Usage:\n"
+    "  outpost [--config FILE]        run the server (no FILE: embedded defaults, port 3000, ./var)\n"
+    "  outpost check-config FILE      validate a configuration file; exit 1 on error\n"
+    "  outpost token --sub USER [--ttl 1h] [--role admin] [--rooms 'site:*,lobby'] [--name NAME]\n"
+    "                [--config FILE]  mint an HS256 token with the configured secret (prints only the token)\n"
+    "  outpost version                print the version\n"
+    "  outpost --help                 this text\n";
+
+struct Args {
+    std::string command = "run";
+    std::string config;
+    std::vector<std::pair<std::string, std::string>> options; // --name value
+    std::vector<std::string> positional;
+    std::string error;
+};
+
+Args parse_args(int argc, char** argv) {
+    Args a;
+    int i = 1;
+    if (i < argc && argv[i][0] != '-') a.command = argv[i++];
+    for (; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            a.command = "help";
+        } else if (arg.rfind("--", 0) == 0) {
+            if (i + 1 >= argc) {
+                a.error = "option " + arg + " needs a value";
+                return a;
+            }
+            if (arg == "--config") a.config = argv[++i];
+            else a.options.emplace_back(arg.substr(2), argv[++i]);
+        } else {
+            a.positional.push_back(arg);
+        }
+    }
+    return a;
+}
+
+Result<settings::Settings> load(const std::string& path) {
+    if (path.empty()) return settings::Settings();
+    return settings::load_settings_file(path);
+}
+
+int cmd_check_config(const Args& a) {
+    std::string path = !a.positional.empty() ? a.positional[0] : a.config;
+    if (path.empty()) {
+        std::fprintf(stderr, "usage: outpost check-config FILE\n");
+        return 2;
+    }
+    Result<settings::Settings> s = settings::load_settings_file(path);
+    if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        return 1;
+    }
+    std::printf("%s: ok\n", path.c_str());
+    return 0;
+}
+
+int cmd_token(const Args& a) {
+    Result<settings::Settings> s = load(a.config);
+    if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        return 1;
+    }
+    auth::MintRequest req;
+    req.issuer = s->auth.issuer;
+    req.audience = s->auth.audience;
+    for (const auto& [name, value] : a.options) {
+        if (name == "sub") req.sub = value;
+        else if (name == "role") {
+            if (value != "admin" && value != "user") {
+                std::fprintf(stderr, "--role: expected admin or user, got \"%s\"\n", value.c_str());
+                return 2;
+            }
+            req.admin = value == "admin";
+        } else if (name == "name") req.name = value;
+        else if (name == "ttl") {
+            Result<int64_t> ttl = auth::parse_ttl(value);
+            if (!ttl.ok()) {
+                std::fprintf(stderr, "--ttl: %s\n", ttl.error().message.c_str());
+                return 2;
+            }
+            req.ttl_s = *ttl;
+        } else if (name == "rooms") {
+            Result<std::vector<std::string>> rooms = auth::parse_rooms_list(value);
+            if (!rooms.ok()) {
+                std::fprintf(stderr, "--rooms: %s\n", rooms.error().message.c_str());
+                return 2;
+            }
+            req.has_rooms = true;
+            req.rooms = std::move(rooms).value();
+        } else {
+            std::fprintf(stderr, "unknown option --%s\n%s", name.c_str(), kUsage);
+            return 2;
+        }
+    }
+    if (s->auth.algorithm != "HS256") {
+        std::fprintf(stderr, "outpost token mints HS256 tokens only; this configuration uses %s (sign with your private key)\n",
+                     s->auth.algorithm.c_str());
+        return 1;
+    }
+    Result<auth::KeySet> keys = auth::load_keys(s->auth, s->data_dir);
+    if (!keys.ok()) {
+        std::fprintf(stderr, "%s\n", keys.error().message.c_str());
+        return 1;
+    }
+    Result<std::string> tok = auth::mint_hs256(keys->secret(), req, platform::wall_ms() / 1000);
+    if (!tok.ok()) {
+        std::fprintf(stderr, "%s\n", tok.error().message.c_str());
+        return 2;
+    }
+    std::printf("%s\n", tok->c_str());
+    return 0;
+}
+
+net::ServerOptions server_options(const settings::Settings& s) {
+    net::ServerOptions o;
+    o.host = s.host;
+    o.port = int(s.port);
+    o.max_connections = size_t(s.max_connections);
+    o.ping_interval_ms = s.ping_interval_ms;
+    o.ping_timeout_ms = s.ping_timeout_ms;
+    o.max_payload = size_t(s.max_payload);
+    o.allow_eio3 = s.allow_eio3;
+    o.engineio_endpoint = s.conformance;
+    o.cors_origins = s.cors_origins;
+    o.max_send_queue_bytes = size_t(s.limits.max_send_queue_bytes);
+    o.tls_cert_file = s.tls.cert_file;
+    o.tls_key_file = s.tls.key_file;
+    return o;
+}
+
+net::Server* g_wake_target = nullptr;
+void wake_loop() {
+    if (g_wake_target) g_wake_target->wake();
+}
+
+void check_fd_limit(const settings::Settings& s) {
+    int64_t wanted = s.max_connections + 64;
+    int64_t got = platform::raise_fd_limit(wanted);
+    if (got >= 0 && got < wanted)
+        OUTPOST_LOG(warn, "fd_limit_low",
+                    "limit=%lld wanted=%lld max_connections=%lld hint=\"raise LimitNOFILE or ulimit -n; handshakes beyond the limit fail\"",
+                    (long long)got, (long long)wanted, (long long)s.max_connections);
+}
+
+std::optional<auth::KeySet> load_keys_logged(const settings::Settings& s) {
+    bool had_secret_file = platform::file_exists(s.data_dir + "/jwt.secret");
+    Result<auth::KeySet> keys = auth::load_keys(s.auth, s.data_dir);
+    if (!keys.ok()) {
+        OUTPOST_LOG(error, "keys_failed", "error=\"%s\"", keys.error().message.c_str());
+        return std::nullopt;
+    }
+    OUTPOST_LOG(info, "keys_loaded", "key=\"%s\"", keys->describe().c_str());
+    for (const std::string& w : keys->warnings()) OUTPOST_LOG(warn, "key_warning", "detail=\"%s\"", w.c_str());
+    if (!had_secret_file && keys->source().find("jwt.secret") != std::string::npos)
+        OUTPOST_LOG(info, "secret_generated",
+                    "file=%s/jwt.secret hint=\"mint a token with: outpost token --sub alice --ttl 1h\"", s.data_dir.c_str());
+    return std::move(keys).value();
+}
+
+int cmd_run(const Args& a) {
+    Result<settings::Settings> loaded = load(a.config);
+    if (!loaded.ok()) {
+        std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
+        return 1;
+    }
+    settings::Settings s = std::move(loaded).value();
+    core::LogLevel level = core::LogLevel::info;
+    core::log_level_from_name(s.log_level, level);
+    core::log_set_level(level);
+    int64_t started = platform::monotonic_ms();
+    check_fd_limit(s);
+    if (!platform::make_dirs(s.data_dir, 0700)) {
+        OUTPOST_LOG(error, "data_dir_failed", "path=%s error=\"%s\"", s.data_dir.c_str(), platform::last_error().c_str());
+        return 1;
+    }
+    if (auth::clock_looks_unsynced(platform::wall_ms() / 1000))
+        OUTPOST_LOG(warn, "clock_unsynced", "policy=%s hint=\"the wall clock is before the build date; set the time (NTP/RTC)\"",
+                    s.auth.unsynced_clock.c_str());
+
+    std::optional<auth::KeySet> keys;
+    if (!s.conformance) {
+        keys = load_keys_logged(s);
+        if (!keys) return 1;
+    }
+
+    std::unique_ptr<net::Server> server = net::Server::create(server_options(s));
+    hub::ConformanceApp conformance;
+    hub::Hub hub(s, size_t(s.max_connections));
+    sio::App& app = s.conformance ? static_cast<sio::App&>(conformance) : static_cast<sio::App&>(hub);
+    sio::SocketLayer layer(*server, app, size_t(s.max_connections), s.connect_timeout_ms);
+    conformance.attach(&layer);
+    hub.attach(&layer);
+    hub.set_keys(keys ? &*keys : nullptr);
+    hub::EngineEcho echo(*server);
+    admin::Sources sources{&server->stats(), &layer.stats(), nullptr, [&hub] { return hub.sockets(); }};
+    admin::HttpApi api(s, sources, started);
+    api.set_keys(keys ? &*keys : nullptr);
+    server->set_handlers(&layer, s.conformance ? &echo : nullptr, &api);
+
+    std::string error;
+    if (server->start(error) != Status::ok) {
+        OUTPOST_LOG(error, "listen_failed", "error=\"%s\"", error.c_str());
+        return 1;
+    }
+    g_wake_target = server.get();
+    platform::install_signal_handlers(wake_loop);
+    OUTPOST_LOG(info, "listening", "host=%s port=%d mode=%s max_connections=%lld data_dir=%s startup_ms=%lld version=%s",
+                s.host.c_str(), server->port(), s.conformance ? "conformance" : "normal", (long long)s.max_connections,
+                s.data_dir.c_str(), (long long)(platform::monotonic_ms() - started), core::kVersion);
+    platform::notify("READY=1\nSTATUS=serving");
+
+    for (;;) {
+        server->run_once();
+        platform::Signal sig = platform::take_signal();
+        if (sig == platform::Signal::terminate || sig == platform::Signal::interrupt) break;
+        if (sig == platform::Signal::reload) {
+            platform::notify("RELOADING=1");
+            Result<settings::Settings> next = load(a.config);
+            if (!next.ok()) {
+                OUTPOST_LOG(error, "reload_refused", "error=\"%s\"", next.error().message.c_str());
+            } else if (!s.conformance) {
+                std::optional<auth::KeySet> nk = load_keys_logged(*next);
+                if (nk) {
+                    keys = std::move(nk);
+                    hub.set_keys(&*keys);
+                    api.set_keys(&*keys);
+                }
+                hub.set_settings(*next);
+                api.set_settings(*next);
+                OUTPOST_LOG(info, "reloaded", "config=%s", a.config.empty() ? "<embedded defaults>" : a.config.c_str());
+            }
+            platform::notify("READY=1");
+        }
+    }
+    platform::notify("STOPPING=1");
+    OUTPOST_LOG(info, "shutting_down", "sessions=%llu", (unsigned long long)server->stats().sessions_open);
+    api.set_draining(true);
+    server->set_draining(true);
+    server->shutdown(platform::monotonic_ms() + s.shutdown_timeout_ms);
+    g_wake_target = nullptr;
+    OUTPOST_LOG(info, "stopped", "uptime_s=%lld", (long long)((platform::monotonic_ms() - started) / 1000));
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Args a = parse_args(argc, argv);
+    if (!a.error.empty()) {
+        std::fprintf(stderr, "%s\n%s", a.error.c_str(), kUsage);
+        return 2;
+    }
+    if (a.command == "help") {
+        std::printf("%s", kUsage);
+        return 0;
+    }
+    if (a.command == "version") {
+        std::printf("outpost %s\n", core::kVersion);
+        return 0;
+    }
+    if (a.command == "check-config") return cmd_check_config(a);
+    if (a.command == "token") return cmd_token(a);
+    if (a.command == "run") return cmd_run(a);
+    std::fprintf(stderr, "unknown command \"%s\"\n%s", a.command.c_str(), kUsage);
+    return 2;
+}

@@ -1,0 +1,100 @@
+// engine.h - The Engine.IO transport seen from above: sessions, messages, and the HTTP hook.
+// Owns: the interfaces between src/net (which alone knows libwebsockets) and the layers above.
+// Never: exposes lws types; everything here is plain C++.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/timers.h"
+#include "pool/frame.h"
+#include "proto/engine.h"
+
+namespace outpost::net {
+
+// A handle to an Engine.IO session slot; `gen` changes each time the slot is reused.
+struct SessionId {
+    uint32_t index = UINT32_MAX;
+    uint32_t gen = 0;
+    bool operator==(const SessionId&) const = default;
+    uint64_t pack() const { return (uint64_t(gen) << 32) | index; }
+    static SessionId unpack(uint64_t v) { return {uint32_t(v), uint32_t(v >> 32)}; }
+};
+
+enum class Endpoint : uint8_t { socketio = 0, engineio = 1 }; // /socket.io/ and /engine.io/
+
+// What the handshake request carried, valid only during on_open.
+struct OpenInfo {
+    int eio = 4;
+    Endpoint endpoint = Endpoint::socketio;
+    std::string_view remote_addr;
+    std::string_view authorization; // the Authorization header, empty when absent
+    std::string_view token;         // the handshake URL's `token` parameter, decoded (never logged)
+};
+
+// Implemented by the layer above (the Socket.IO layer, or the bare echo of conformance mode).
+class SessionHandler {
+public:
+    virtual ~SessionHandler() = default;
+    virtual void on_open(SessionId id, const OpenInfo& info) = 0;
+    // A message packet (text or binary) arrived.
+    virtual void on_message(SessionId id, const proto::EioPacket& packet) = 0;
+    // The session is gone (the slot is freed right after this returns).
+    virtual void on_close(SessionId id, std::string_view reason) = 0;
+};
+
+// An HTTP request that is not Engine.IO (health, metrics, API, dashboard).
+struct HttpRequest {
+    std::string_view method; // "GET", "POST", ...
+    std::string_view path;   // without the query
+    std::string_view query;
+    std::string_view authorization;
+    std::string_view body;
+    std::string_view remote_addr;
+};
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+class HttpHandler {
+public:
+    virtual ~HttpHandler() = default;
+    virtual HttpResponse handle(const HttpRequest& req) = 0;
+};
+
+// Counters the transport keeps (read by metrics and tests).
+struct EngineStats {
+    uint64_t sessions_open = 0;   // slots in use
+    uint64_t sessions_peak = 0;
+    uint64_t handshakes_ok = 0;
+    uint64_t handshakes_refused = 0; // 400s
+    uint64_t handshakes_full = 0;    // 503s
+    uint64_t closed_protocol_error = 0;
+    uint64_t closed_ping_timeout = 0;
+    uint64_t closed_slow_consumer = 0;
+    uint64_t frames_out = 0;
+    uint64_t bytes_out = 0;
+    uint64_t frames_in = 0;
+    uint64_t queued_bytes = 0;
+};
+
+// The transport's services to the layers above.
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Queues a frame for the session. False when the session is gone or was just cut for
+    // exceeding its send queue (slow consumer); `bypass_limit` is for the last words before a cut.
+    virtual bool send(SessionId id, const pool::FrameRef& frame, bool bypass_limit = false) = 0;
+    // Flushes what is queued, then closes the session (WebSocket close code 1000, or 1001
+    // when `going_away`).
+    virtual void close(SessionId id, std::string_view reason, bool going_away = false) = 0;
+    virtual bool alive(SessionId id) const = 0;
+    virtual int eio_version(SessionId id) const = 0;
+    virtual core::Timers& timers() = 0;
+    virtual int64_t now_ms() const = 0;
+    virtual const EngineStats& stats() const = 0;
+};
+
+} // namespace outpost::net

@@ -1,0 +1,1058 @@
+// server.cpp - Engine.IO over libwebsockets: HTTP long-polling, WebSocket, upgrade, heartbeat.
+// Owns: the lws context and every wsi; the fixed pool of Engine.IO session slots; send queues.
+// Never: interprets message contents (handed to a SessionHandler) or blocks the loop.
+// lws rules followed: RECEIVE only decodes and hands over; writes happen in WRITEABLE callbacks,
+// one lws_write each (small immediate HTTP answers excepted); no exception crosses a callback.
+#include "net/server.h"
+
+#include <libwebsockets.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/log.h"
+#include "platform/platform.h"
+#include "pool/ring.h"
+
+namespace outpost::net {
+namespace {
+
+static_assert(pool::kFrameHeadroom >= LWS_PRE, "frame headroom must cover LWS_PRE");
+
+using pool::FrameRef;
+using proto::EioPacket;
+using proto::EioType;
+
+constexpr uint32_t kNoSession = UINT32_MAX;
+constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message
+constexpr size_t kMaxQueueFrames = 1u << 14; // per session, besides the byte limit
+
+// Engine.IO HTTP error codes (PROTOCOL.md §1).
+enum EioError { kUnknownTransport = 0, kUnknownSid = 1, kBadHandshakeMethod = 2, kBadRequest = 3, kUnsupportedVersion = 5 };
+
+const char* eio_error_message(int code) {
+    switch (code) {
+    case kUnknownTransport: return "Transport unknown";
+    case kUnknownSid: return "Session ID unknown";
+    case kBadHandshakeMethod: return "Bad handshake method";
+    case kBadRequest: return "Bad request";
+    case kUnsupportedVersion: return "Unsupported protocol version";
+    }
+    return "Bad request";
+}
+
+enum class ConnKind : uint8_t { none, http, poll_get, poll_post, api_post, ws };
+
+// What an upgrade request carried, kept from FILTER_PROTOCOL_CONNECTION to ESTABLISHED.
+struct PendingWs {
+    int eio = 4;
+    Endpoint endpoint = Endpoint::socketio;
+    std::string sid, authorization, token, remote;
+};
+
+// lws per-connection user data: lws zeroes it, so only PODs and owning raw pointers here.
+struct Conn {
+    ConnKind kind;
+    uint32_t sess_index, sess_gen;
+    std::string* body;     // POST body being received
+    std::string* reply;    // a final answer for a poll whose session is gone
+    PendingWs* pending_ws; // between filter and ESTABLISHED
+    bool body_too_large;
+    bool close_now;        // ws: close at the next WRITEABLE
+    bool going_away;
+    bool probe_reply;      // ws probe: "3probe" to send
+    char method[8];
+};
+
+struct Session {
+    uint32_t gen = 0;
+    bool used = false;
+    uint8_t eio = 4;
+    Endpoint endpoint = Endpoint::socketio;
+    bool ws = false;        // active transport is the WebSocket
+    bool upgrading = false; // probe answered, waiting for "5"
+    bool b64 = false;       // v3 polling client asked for base64 binary
+    bool closing = false;   // flush then close
+    bool going_away = false;
+    bool awaiting_pong = false;
+    int64_t ping_due = 0;
+    int64_t dead_at = 0;
+    struct lws* poll_wsi = nullptr;
+    struct lws* ws_wsi = nullptr; // active or probing WebSocket
+    std::string sid;
+    pool::Ring<FrameRef> queue{kMaxQueueFrames};
+    size_t queued_bytes = 0;
+    std::string rx;
+    bool rx_binary = false;
+    uint32_t rx_fragments = 0;
+};
+
+// Query arguments of an Engine.IO request.
+struct Query {
+    std::string eio, transport, sid, b64, token;
+    bool has_eio = false, has_transport = false, has_sid = false;
+};
+
+void read_query(struct lws* wsi, Query& q) {
+    char buf[1024];
+    for (int n = 0; lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, n) > 0; ++n) {
+        std::string_view kv(buf);
+        size_t eq = kv.find('=');
+        std::string_view key = kv.substr(0, eq);
+        std::string_view val = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+        if (key == "EIO") { q.eio.assign(val); q.has_eio = true; }
+        else if (key == "transport") { q.transport.assign(val); q.has_transport = true; }
+        else if (key == "sid") { q.sid.assign(val); q.has_sid = true; }
+        else if (key == "b64") q.b64.assign(val);
+        else if (key == "token") q.token.assign(val);
+    }
+}
+
+std::string header(struct lws* wsi, enum lws_token_indexes t) {
+    int len = lws_hdr_total_length(wsi, t);
+    if (len <= 0) return {};
+    std::string s(size_t(len) + 1, '\0');
+    int got = lws_hdr_copy(wsi, s.data(), len + 1, t);
+    s.resize(got > 0 ? size_t(got) : 0);
+    return s;
+}
+
+std::string peer(struct lws* wsi) {
+    char buf[64] = {0};
+    lws_get_peer_simple(wsi, buf, sizeof buf);
+    return buf;
+}
+
+class ServerImpl final : public Server {
+public:
+    explicit ServerImpl(const ServerOptions& o) : opt_(o), sessions_(o.max_connections) {
+        free_.reserve(o.max_connections);
+        for (size_t i = o.max_connections; i-- > 0;) free_.push_back(uint32_t(i));
+        sid_map_.reserve(o.max_connections);
+    }
+    ~ServerImpl() override {
+        if (ctx_) lws_context_destroy(ctx_);
+    }
+
+    // ---- Server
+    void set_handlers(SessionHandler* sio, SessionHandler* eio, HttpHandler* http) override {
+        handlers_[0] = sio;
+        handlers_[1] = eio;
+        http_ = http;
+    }
+    Status start(std::string& error) override;
+    int port() const override { return bound_port_; }
+    bool run_once() override;
+    void wake() override { if (ctx_) lws_cancel_service(ctx_); }
+    void set_draining(bool d) override { draining_ = d; }
+    void shutdown(int64_t deadline_ms) override;
+
+    // ---- Transport
+    bool send(SessionId id, const FrameRef& frame, bool bypass_limit) override;
+    void close(SessionId id, std::string_view reason, bool going_away) override;
+    bool alive(SessionId id) const override { return find(id) != nullptr; }
+    int eio_version(SessionId id) const override {
+        const Session* s = find(id);
+        return s ? s->eio : 0;
+    }
+    core::Timers& timers() override { return timers_; }
+    int64_t now_ms() const override { return platform::monotonic_ms(); }
+    const EngineStats& stats() const override { return stats_; }
+
+    int callback(struct lws* wsi, enum lws_callback_reasons reason, Conn* c, void* in, size_t len);
+
+private:
+    // sessions
+    Session* find(SessionId id) const {
+        if (id.index >= sessions_.size()) return nullptr;
+        const Session& s = sessions_[id.index];
+        return s.used && s.gen == id.gen ? const_cast<Session*>(&s) : nullptr;
+    }
+    Session* find(const Conn* c) const { return c->sess_index == kNoSession ? nullptr : find(SessionId{c->sess_index, c->sess_gen}); }
+    SessionId id_of(const Session& s) const { return SessionId{uint32_t(&s - sessions_.data()), s.gen}; }
+    Session* open_session(int eio, Endpoint ep, bool ws);
+    void free_session(Session& s, std::string_view reason);
+    void kill_session(Session& s, std::string_view reason, bool going_away = false);
+    std::string new_sid();
+    FrameRef open_packet(const Session& s, bool ws);
+    void start_heartbeat(Session& s);
+    static void heartbeat_cb(void* ctx, uint64_t arg, int64_t now);
+    static void linger_cb(void* ctx, uint64_t arg, int64_t now);
+    bool push(Session& s, const FrameRef& f);
+    void kick(Session& s);
+
+    // inbound
+    void handle_packet(Session& s, const EioPacket& p);
+    int on_http(struct lws* wsi, Conn* c, const char* path);
+    int on_body_done(struct lws* wsi, Conn* c);
+    int on_poll_get(struct lws* wsi, Conn* c, Session& s);
+    int on_filter_ws(struct lws* wsi, Conn* c);
+    int on_ws_established(struct lws* wsi, Conn* c);
+    int on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t len);
+    int on_ws_message(struct lws* wsi, Conn* c, Session& s);
+    int on_ws_writeable(struct lws* wsi, Conn* c);
+    int on_poll_writeable(struct lws* wsi, Conn* c);
+    void on_conn_closed(struct lws* wsi, Conn* c);
+    void detach_conn(Conn* c);
+
+    // outbound HTTP
+    int respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool binary = false);
+    int respond_eio_error(struct lws* wsi, int code);
+    int respond_json(struct lws* wsi, int status, std::string_view body) { return respond(wsi, status, "application/json", body); }
+    std::string build_poll_payload(Session& s, bool& binary);
+    bool origin_allowed(std::string_view origin) const;
+    bool parse_eio(const Query& q, int& eio, int& err) const;
+    void arm_timer();
+
+    ServerOptions opt_;
+    std::vector<Session> sessions_;
+    std::vector<uint32_t> free_;
+    std::unordered_map<std::string, uint32_t> sid_map_;
+    SessionHandler* handlers_[2] = {nullptr, nullptr};
+    HttpHandler* http_ = nullptr;
+    struct lws_context* ctx_ = nullptr;
+    struct lws_vhost* vhost_ = nullptr;
+    lws_sorted_usec_list_t sul_{};
+    int64_t armed_at_ = INT64_MAX;
+    core::Timers timers_;
+    EngineStats stats_;
+    int bound_port_ = 0;
+    bool draining_ = false;
+    bool stopping_ = false;
+    std::string scratch_;
+};
+
+ServerImpl* g_server = nullptr; // the lws protocol callback has no other way to reach us
+
+int lws_callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len) {
+    if (!g_server) return 0;
+    try {
+        return g_server->callback(wsi, reason, static_cast<Conn*>(user), in, len);
+    } catch (const std::exception& e) {
+        OUTPOST_LOG(error, "callback_exception", "reason=%d what=\"%s\"", int(reason), e.what());
+        return -1;
+    } catch (...) {
+        return -1;
+    }
+}
+
+const struct lws_protocols kProtocols[] = {
+    {"outpost", lws_callback, sizeof(Conn), 4096, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+// ---------------------------------------------------------------- lifecycle
+
+Status ServerImpl::start(std::string& error) {
+    g_server = this;
+    lws_set_log_level(LLL_ERR, nullptr);
+    struct lws_context_creation_info info;
+    std::memset(&info, 0, sizeof info);
+    info.port = opt_.port;
+    info.iface = opt_.host == "0.0.0.0" ? nullptr : opt_.host.c_str();
+    info.protocols = kProtocols;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.timeout_secs = 20;
+    info.keepalive_timeout = 30;
+    info.max_http_header_data = 4096;
+    info.max_http_header_pool = 0;
+    info.pt_serv_buf_size = 16384;
+    if (!opt_.tls_cert_file.empty()) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = opt_.tls_cert_file.c_str();
+        info.ssl_private_key_filepath = opt_.tls_key_file.c_str();
+    }
+    ctx_ = lws_create_context(&info);
+    if (!ctx_) {
+        error = "cannot create the event loop (libwebsockets context)";
+        return Status::internal;
+    }
+    vhost_ = lws_get_vhost_by_name(ctx_, "default");
+    bound_port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : -1;
+    if (bound_port_ <= 0) {
+        error = "cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) + " (address in use, or no permission)";
+        return Status::unavailable;
+    }
+    return Status::ok;
+}
+
+void ServerImpl::arm_timer() {
+    int64_t next = timers_.next_deadline();
+    if (next == INT64_MAX || next >= armed_at_) return;
+    armed_at_ = next;
+    int64_t delay_ms = next - platform::monotonic_ms();
+    if (delay_ms < 0) delay_ms = 0;
+    lws_sul_schedule(ctx_, 0, &sul_, [](lws_sorted_usec_list_t*) {
+        if (!g_server) return;
+        g_server->armed_at_ = INT64_MAX;
+        g_server->timers_.run_due(platform::monotonic_ms());
+        g_server->arm_timer();
+    }, delay_ms * LWS_US_PER_MS);
+}
+
+bool ServerImpl::run_once() {
+    if (!ctx_ || stopping_) return false;
+    timers_.run_due(platform::monotonic_ms());
+    arm_timer();
+    return lws_service(ctx_, 0) >= 0;
+}
+
+void ServerImpl::shutdown(int64_t deadline_ms) {
+    draining_ = true;
+    for (Session& s : sessions_)
+        if (s.used) close(id_of(s), "server shutting down", true);
+    while (stats_.sessions_open > 0 && platform::monotonic_ms() < deadline_ms) {
+        timers_.run_due(platform::monotonic_ms());
+        arm_timer();
+        if (lws_service(ctx_, 0) < 0) break;
+    }
+    for (Session& s : sessions_)
+        if (s.used) free_session(s, "server shutting down");
+    stopping_ = true;
+    // Let lws send pending close frames, then tear down.
+    for (int i = 0; i < 20; ++i) lws_service(ctx_, 0);
+    lws_context_destroy(ctx_);
+    ctx_ = nullptr;
+    g_server = nullptr;
+}
+
+// ---------------------------------------------------------------- sessions
+
+std::string ServerImpl::new_sid() {
+    for (;;) {
+        unsigned char raw[15];
+        if (!platform::random_bytes(raw, sizeof raw)) {
+            // Fall back to a counter mixed with the clock; sids must only be unique and unguessable
+            // enough for routing, authentication is the token's job.
+            uint64_t t = uint64_t(platform::monotonic_us()) ^ (uint64_t(stats_.handshakes_ok) << 40);
+            std::memcpy(raw, &t, sizeof t);
+            std::memset(raw + 8, 0x5a, sizeof raw - 8);
+        }
+        static const char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        std::string sid;
+        for (size_t i = 0; i < sizeof raw; i += 3) {
+            uint32_t v = (uint32_t(raw[i]) << 16) | (uint32_t(raw[i + 1]) << 8) | raw[i + 2];
+            for (int k = 3; k >= 0; --k) sid += kAlpha[(v >> (6 * k)) & 63];
+        }
+        if (!sid_map_.count(sid)) return sid;
+    }
+}
+
+Session* ServerImpl::open_session(int eio, Endpoint ep, bool ws) {
+    if (free_.empty() || draining_) return nullptr;
+    uint32_t idx = free_.back();
+    free_.pop_back();
+    Session& s = sessions_[idx];
+    s.used = true;
+    ++s.gen;
+    s.eio = uint8_t(eio);
+    s.endpoint = ep;
+    s.ws = ws;
+    s.upgrading = s.b64 = s.closing = s.going_away = s.awaiting_pong = false;
+    s.poll_wsi = s.ws_wsi = nullptr;
+    s.queued_bytes = 0;
+    s.rx.clear();
+    s.rx_fragments = 0;
+    s.sid = new_sid();
+    sid_map_.emplace(s.sid, idx);
+    ++stats_.sessions_open;
+    if (stats_.sessions_open > stats_.sessions_peak) stats_.sessions_peak = stats_.sessions_open;
+    ++stats_.handshakes_ok;
+    return &s;
+}
+
+// Releases the slot. Transports still attached are detached (and asked to close) first.
+void ServerImpl::free_session(Session& s, std::string_view reason) {
+    if (!s.used) return;
+    SessionId id = id_of(s);
+    s.used = false; // from here on find() fails: handlers may call send/close safely
+    SessionHandler* h = handlers_[int(s.endpoint)];
+    sid_map_.erase(s.sid);
+    stats_.queued_bytes -= s.queued_bytes;
+    s.queue.clear();
+    s.queued_bytes = 0;
+    s.rx.clear();
+    s.rx.shrink_to_fit();
+    --stats_.sessions_open;
+    free_.push_back(id.index);
+    if (h) h->on_close(id, reason);
+}
+
+// Ends a session now: a pending poll is answered (noop), WebSockets are closed.
+void ServerImpl::kill_session(Session& s, std::string_view reason, bool going_away) {
+    if (s.poll_wsi) {
+        auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
+        if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? "1:6" : "6");
+        if (pc) pc->sess_index = kNoSession;
+        lws_callback_on_writable(s.poll_wsi);
+        s.poll_wsi = nullptr;
+    }
+    if (s.ws_wsi) {
+        auto* wc = static_cast<Conn*>(lws_wsi_user(s.ws_wsi));
+        if (wc) {
+            wc->sess_index = kNoSession;
+            wc->close_now = true;
+            wc->going_away = going_away;
+        }
+        lws_callback_on_writable(s.ws_wsi);
+        s.ws_wsi = nullptr;
+    }
+    free_session(s, reason);
+}
+
+FrameRef ServerImpl::open_packet(const Session& s, bool ws) {
+    std::string json = "{\"sid\":\"" + s.sid + "\",\"upgrades\":[" + (ws ? "" : "\"websocket\"") +
+                       "],\"pingInterval\":" + std::to_string(opt_.ping_interval_ms) +
+                       ",\"pingTimeout\":" + std::to_string(opt_.ping_timeout_ms) +
+                       ",\"maxPayload\":" + std::to_string(opt_.max_payload) + "}";
+    return FrameRef::text_packet('0', json);
+}
+
+// v4: the server pings every ping_interval and waits ping_timeout for the pong.
+// v3: the client pings; the server closes after ping_interval + ping_timeout of silence.
+void ServerImpl::start_heartbeat(Session& s) {
+    int64_t now = platform::monotonic_ms();
+    if (s.eio == 4) {
+        s.ping_due = now + opt_.ping_interval_ms;
+        timers_.schedule(s.ping_due, heartbeat_cb, this, id_of(s).pack());
+    } else {
+        s.dead_at = now + opt_.ping_interval_ms + opt_.ping_timeout_ms;
+        s.awaiting_pong = true; // "awaiting the client's ping"
+        timers_.schedule(s.dead_at, heartbeat_cb, this, id_of(s).pack());
+    }
+}
+
+void ServerImpl::heartbeat_cb(void* ctx, uint64_t arg, int64_t now) {
+    auto* self = static_cast<ServerImpl*>(ctx);
+    Session* s = self->find(SessionId::unpack(arg));
+    if (!s || s->closing) return;
+    if (s->awaiting_pong) {
+        if (now >= s->dead_at) {
+            ++self->stats_.closed_ping_timeout;
+            self->kill_session(*s, "ping timeout");
+        }
+        return;
+    }
+    if (s->eio == 4 && now >= s->ping_due) {
+        self->push(*s, FrameRef::text_packet('2', {}));
+        s->awaiting_pong = true;
+        s->dead_at = now + self->opt_.ping_timeout_ms;
+        self->timers_.schedule(s->dead_at, heartbeat_cb, self, arg);
+    }
+}
+
+// A closing session that never came back for its last poll is released.
+void ServerImpl::linger_cb(void* ctx, uint64_t arg, int64_t) {
+    auto* self = static_cast<ServerImpl*>(ctx);
+    if (Session* s = self->find(SessionId::unpack(arg))) self->kill_session(*s, "closed");
+}
+
+bool ServerImpl::push(Session& s, const FrameRef& f) {
+    if (!f || !s.queue.push(f)) return false;
+    s.queued_bytes += f->len;
+    stats_.queued_bytes += f->len;
+    kick(s);
+    return true;
+}
+
+// Asks lws for a write opportunity on whichever transport can carry the queue now.
+void ServerImpl::kick(Session& s) {
+    if (s.ws && s.ws_wsi) lws_callback_on_writable(s.ws_wsi);
+    else if (!s.ws && s.poll_wsi) lws_callback_on_writable(s.poll_wsi);
+}
+
+bool ServerImpl::send(SessionId id, const FrameRef& frame, bool bypass_limit) {
+    Session* s = find(id);
+    if (!s || !frame || s->closing) return false;
+    if (!bypass_limit && s->queued_bytes + frame->len > opt_.max_send_queue_bytes) return false;
+    return push(*s, frame);
+}
+
+void ServerImpl::close(SessionId id, std::string_view reason, bool going_away) {
+    Session* s = find(id);
+    if (!s || s->closing) return;
+    s->closing = true;
+    s->going_away = going_away;
+    if (!s->ws) {
+        // Polling: the close packet goes out with the next poll, then the session ends.
+        FrameRef f = FrameRef::text_packet('1', {});
+        if (s->queue.push(f)) {
+            s->queued_bytes += f->len;
+            stats_.queued_bytes += f->len;
+        }
+        kick(*s);
+        timers_.schedule(platform::monotonic_ms() + opt_.ping_timeout_ms, linger_cb, this, id.pack());
+    } else if (s->ws_wsi) {
+        lws_callback_on_writable(s->ws_wsi); // drains the queue, then closes
+    } else {
+        kill_session(*s, reason, going_away);
+    }
+    OUTPOST_LOG(debug, "session_closing", "sid=%s reason=\"%.*s\"", s->sid.c_str(), int(reason.size()), reason.data());
+}
+
+// ---------------------------------------------------------------- inbound packets
+
+void ServerImpl::handle_packet(Session& s, const EioPacket& p) {
+    switch (p.type) {
+    case EioType::message:
+        ++stats_.frames_in;
+        if (SessionHandler* h = handlers_[int(s.endpoint)]) h->on_message(id_of(s), p);
+        return;
+    case EioType::ping:
+        if (s.eio == 3) {
+            push(s, FrameRef::text_packet('3', p.data));
+            s.dead_at = platform::monotonic_ms() + opt_.ping_interval_ms + opt_.ping_timeout_ms;
+            timers_.schedule(s.dead_at, heartbeat_cb, this, id_of(s).pack());
+            return;
+        }
+        ++stats_.closed_protocol_error;
+        kill_session(s, "ping from a v4 client");
+        return;
+    case EioType::pong:
+        if (s.eio == 4 && s.awaiting_pong) {
+            s.awaiting_pong = false;
+            s.ping_due = platform::monotonic_ms() + opt_.ping_interval_ms;
+            timers_.schedule(s.ping_due, heartbeat_cb, this, id_of(s).pack());
+        }
+        return;
+    case EioType::close:
+        kill_session(s, "client closed");
+        return;
+    case EioType::noop:
+        return;
+    case EioType::open:
+    case EioType::upgrade:
+        ++stats_.closed_protocol_error;
+        kill_session(s, "unexpected packet");
+        return;
+    }
+}
+
+// A PacketSink that feeds decoded polling packets into handle_packet, stopping if the session dies.
+class PollSink final : public proto::PacketSink {
+public:
+    PollSink(std::function<void(const EioPacket&)> fn) : fn_(std::move(fn)) {}
+    Status on_packet(const EioPacket& p) override {
+        fn_(p);
+        return Status::ok;
+    }
+
+private:
+    std::function<void(const EioPacket&)> fn_;
+};
+
+// ---------------------------------------------------------------- HTTP
+
+bool ServerImpl::origin_allowed(std::string_view origin) const {
+    for (const std::string& o : opt_.cors_origins)
+        if (o == "*" || o == origin) return true;
+    return false;
+}
+
+int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool) {
+    std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
+    unsigned char* start = buf.data() + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = start + 1024;
+    if (lws_add_http_common_headers(wsi, unsigned(status), content_type, body.size(), &p, end)) return -1;
+    if (!origin.empty() && origin_allowed(origin)) {
+        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-origin:"),
+                                        reinterpret_cast<const unsigned char*>(origin.data()), int(origin.size()), &p, end) ||
+            lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-credentials:"),
+                                        reinterpret_cast<const unsigned char*>("true"), 4, &p, end))
+            return -1;
+    }
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                    reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (!body.empty()) {
+        std::vector<unsigned char> out(LWS_PRE + body.size());
+        std::memcpy(out.data() + LWS_PRE, body.data(), body.size());
+        if (lws_write(wsi, out.data() + LWS_PRE, body.size(), LWS_WRITE_HTTP_FINAL) < 0) return -1;
+    }
+    stats_.bytes_out += body.size();
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int ServerImpl::respond_eio_error(struct lws* wsi, int code) {
+    ++stats_.handshakes_refused;
+    std::string body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + eio_error_message(code) + "\"}";
+    return respond_json(wsi, 400, body);
+}
+
+bool ServerImpl::parse_eio(const Query& q, int& eio, int& err) const {
+    if (!q.has_transport || (q.transport != "polling" && q.transport != "websocket")) {
+        err = kUnknownTransport;
+        return false;
+    }
+    if (q.eio == "4") eio = 4;
+    else if (q.eio == "3" && opt_.allow_eio3) eio = 3;
+    else {
+        err = kUnsupportedVersion;
+        return false;
+    }
+    return true;
+}
+
+const char* method_of(struct lws* wsi) {
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) return "GET";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI)) return "OPTIONS";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) return "PUT";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI)) return "PATCH";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) return "DELETE";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI)) return "HEAD";
+    return "OTHER";
+}
+
+bool endpoint_of(std::string_view path, bool engineio_on, Endpoint& ep) {
+    if (path == "/socket.io/" || path == "/socket.io") {
+        ep = Endpoint::socketio;
+        return true;
+    }
+    if (engineio_on && (path == "/engine.io/" || path == "/engine.io")) {
+        ep = Endpoint::engineio;
+        return true;
+    }
+    return false;
+}
+
+int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
+    timers_.run_due(platform::monotonic_ms()); // deadlines first: a late timer must not win a race
+    const char* method = method_of(wsi);
+    std::snprintf(c->method, sizeof c->method, "%s", method);
+    c->kind = ConnKind::http;
+    c->sess_index = kNoSession;
+    Endpoint ep;
+    if (!endpoint_of(path, opt_.engineio_endpoint, ep)) {
+        if (!std::strcmp(method, "POST")) {
+            c->kind = ConnKind::api_post;
+            c->body = new std::string();
+            return 0; // answered at body completion
+        }
+        HttpRequest req;
+        std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
+        req.method = method;
+        req.path = path;
+        req.authorization = auth;
+        req.remote_addr = remote;
+        HttpResponse r = http_ ? http_->handle(req) : HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}"};
+        return respond(wsi, r.status, r.content_type.c_str(), r.body);
+    }
+    if (!std::strcmp(method, "OPTIONS")) return respond(wsi, 204, "text/plain", {});
+    Query q;
+    read_query(wsi, q);
+    int eio = 4, err = 0;
+    if (!parse_eio(q, eio, err)) return respond_eio_error(wsi, err);
+    if (q.transport != "polling") return respond_eio_error(wsi, kBadRequest); // websocket without Upgrade
+    bool is_get = !std::strcmp(method, "GET"), is_post = !std::strcmp(method, "POST");
+    if (!q.has_sid) {
+        if (!is_get) return respond_eio_error(wsi, kBadHandshakeMethod);
+        Session* s = open_session(eio, ep, false);
+        if (!s) {
+            ++stats_.handshakes_full;
+            return respond_json(wsi, 503, draining_ ? "{\"code\":\"server_full\",\"message\":\"server is shutting down\"}"
+                                                    : "{\"code\":\"server_full\",\"message\":\"no free connection slot\"}");
+        }
+        s->b64 = q.b64 == "1" || q.b64 == "true";
+        FrameRef open = open_packet(*s, false);
+        std::string body;
+        EioPacket op{EioType::open, false, open->view().substr(1)};
+        if (eio == 4) proto::append_payload_v4(body, op);
+        else proto::append_payload_v3_text(body, op);
+        start_heartbeat(*s);
+        SessionId id = id_of(*s);
+        std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
+        int rc = respond(wsi, 200, "text/plain; charset=UTF-8", body);
+        if (SessionHandler* h = handlers_[int(ep)]) {
+            OpenInfo info{eio, ep, remote, auth, q.token};
+            h->on_open(id, info);
+        }
+        return rc;
+    }
+    auto it = sid_map_.find(q.sid);
+    if (it == sid_map_.end()) return respond_eio_error(wsi, kUnknownSid);
+    Session& s = sessions_[it->second];
+    if (s.ws || s.endpoint != ep || s.eio != eio) return respond_eio_error(wsi, kBadRequest);
+    c->sess_index = it->second;
+    c->sess_gen = s.gen;
+    if (is_get) return on_poll_get(wsi, c, s);
+    if (is_post) {
+        c->kind = ConnKind::poll_post;
+        c->body = new std::string();
+        return 0;
+    }
+    return respond_eio_error(wsi, kBadRequest);
+}
+
+int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
+    if (s.poll_wsi) {
+        // A second concurrent GET: refuse it and end the session; the first poll gets "close".
+        auto* first = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
+        if (first && !first->reply) first->reply = new std::string(s.eio == 3 ? "1:1" : "1");
+        if (first) first->sess_index = kNoSession;
+        lws_callback_on_writable(s.poll_wsi);
+        s.poll_wsi = nullptr;
+        ++stats_.closed_protocol_error;
+        free_session(s, "duplicate poll");
+        c->sess_index = kNoSession;
+        return respond_eio_error(wsi, kBadRequest);
+    }
+    c->kind = ConnKind::poll_get;
+    s.poll_wsi = wsi;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    if (!s.queue.empty() || s.upgrading) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int ServerImpl::on_body_done(struct lws* wsi, Conn* c) {
+    std::string body = c->body ? std::move(*c->body) : std::string();
+    delete c->body;
+    c->body = nullptr;
+    if (c->kind == ConnKind::api_post) {
+        if (c->body_too_large) return respond_json(wsi, 413, "{\"code\":\"payload_too_large\",\"message\":\"request body over max_payload\"}");
+        std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
+        char path[256] = {0};
+        lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_POST_URI);
+        HttpRequest req{"POST", path, {}, auth, body, remote};
+        HttpResponse r = http_ ? http_->handle(req) : HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}"};
+        return respond(wsi, r.status, r.content_type.c_str(), r.body);
+    }
+    Session* s = find(c);
+    c->sess_index = kNoSession;
+    if (!s) return respond_eio_error(wsi, kUnknownSid);
+    if (c->body_too_large) {
+        ++stats_.closed_protocol_error;
+        kill_session(*s, "polling body over max_payload");
+        return respond_json(wsi, 413, "{\"code\":3,\"message\":\"Payload too large\"}");
+    }
+    SessionId id = id_of(*s);
+    PollSink sink([&](const EioPacket& p) {
+        if (Session* live = find(id)) handle_packet(*live, p);
+    });
+    Status st;
+    if (s->eio == 4) st = proto::decode_payload_v4(body, sink, scratch_);
+    else {
+        std::string ctype = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+        st = ctype.rfind("application/octet-stream", 0) == 0 ? proto::decode_payload_v3_binary(body, sink)
+                                                             : proto::decode_payload_v3_text(body, sink, scratch_);
+    }
+    if (st != Status::ok) {
+        ++stats_.closed_protocol_error;
+        if (Session* live = find(id)) kill_session(*live, "undecodable polling payload");
+        return respond_eio_error(wsi, kBadRequest);
+    }
+    return respond(wsi, 200, "text/html", "ok");
+}
+
+// Collects queued frames into one polling payload (v4 or v3 text/binary form).
+std::string ServerImpl::build_poll_payload(Session& s, bool& binary) {
+    std::string out;
+    binary = false;
+    bool v3_binary = false;
+    if (s.eio == 3 && !s.b64) {
+        // v3 clients that support binary get the octet-stream form when any frame is binary.
+        // (Checked by peeking: the ring has no iterator, so test while draining below.)
+    }
+    std::vector<FrameRef> frames;
+    size_t total = 0;
+    while (!s.queue.empty()) {
+        FrameRef f = s.queue.front();
+        if (!frames.empty() && total + f->len > opt_.max_payload) break;
+        s.queue.pop();
+        s.queued_bytes -= f->len;
+        stats_.queued_bytes -= f->len;
+        total += f->len;
+        if (f->binary) v3_binary = true;
+        frames.push_back(std::move(f));
+    }
+    for (const FrameRef& f : frames) {
+        EioPacket p;
+        if (f->binary) {
+            p = EioPacket{EioType::message, true, f->view()};
+        } else {
+            p = EioPacket{EioType(f->view()[0] - '0'), false, f->view().substr(1)};
+        }
+        if (s.eio == 4) proto::append_payload_v4(out, p);
+        else if (v3_binary && !s.b64) proto::append_payload_v3_binary(out, p);
+        else proto::append_payload_v3_text(out, p);
+        ++stats_.frames_out;
+    }
+    binary = s.eio == 3 && v3_binary && !s.b64;
+    return out;
+}
+
+int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
+    if (c->reply) {
+        std::string r = std::move(*c->reply);
+        delete c->reply;
+        c->reply = nullptr;
+        c->kind = ConnKind::http;
+        return respond(wsi, 200, "text/plain; charset=UTF-8", r);
+    }
+    Session* s = find(c);
+    if (!s || s->poll_wsi != wsi) return 0;
+    if (s->queue.empty() && !s->upgrading) return 0;
+    bool binary = false;
+    std::string body = s->queue.empty() ? std::string(s->eio == 3 ? "1:6" : "6") : build_poll_payload(*s, binary);
+    s->poll_wsi = nullptr;
+    c->kind = ConnKind::http;
+    c->sess_index = kNoSession;
+    bool finished = s->closing && s->queue.empty();
+    SessionId id = id_of(*s);
+    int rc = respond(wsi, 200, binary ? "application/octet-stream" : "text/plain; charset=UTF-8", body);
+    if (finished)
+        if (Session* live = find(id)) free_session(*live, "closed");
+    return rc;
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
+    timers_.run_due(platform::monotonic_ms());
+    char path[256] = {0};
+    lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
+    Endpoint ep;
+    if (!endpoint_of(path, opt_.engineio_endpoint, ep)) return 1;
+    Query q;
+    read_query(wsi, q);
+    int eio = 4, err = 0;
+    if (!parse_eio(q, eio, err) || q.transport != "websocket") {
+        ++stats_.handshakes_refused;
+        return 1;
+    }
+    if (q.has_sid) {
+        auto it = sid_map_.find(q.sid);
+        if (it == sid_map_.end()) return 1;
+        Session& s = sessions_[it->second];
+        if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return 1;
+    } else if (free_.empty() || draining_) {
+        ++stats_.handshakes_full;
+        return 1;
+    }
+    c->pending_ws = new PendingWs{eio, ep, q.sid, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), q.token, peer(wsi)};
+    return 0;
+}
+
+int ServerImpl::on_ws_established(struct lws* wsi, Conn* c) {
+    std::unique_ptr<PendingWs> pw(c->pending_ws);
+    c->pending_ws = nullptr;
+    c->kind = ConnKind::ws;
+    c->sess_index = kNoSession;
+    if (!pw) return -1;
+    if (!pw->sid.empty()) {
+        // An upgrade probe for an existing polling session.
+        auto it = sid_map_.find(pw->sid);
+        if (it == sid_map_.end()) return -1;
+        Session& s = sessions_[it->second];
+        if (s.ws || s.ws_wsi || s.closing) return -1;
+        s.ws_wsi = wsi;
+        c->sess_index = it->second;
+        c->sess_gen = s.gen;
+        return 0;
+    }
+    Session* s = open_session(pw->eio, pw->endpoint, true);
+    if (!s) return -1;
+    s->ws_wsi = wsi;
+    c->sess_index = uint32_t(s - sessions_.data());
+    c->sess_gen = s->gen;
+    push(*s, open_packet(*s, true));
+    start_heartbeat(*s);
+    if (SessionHandler* h = handlers_[int(pw->endpoint)]) {
+        OpenInfo info{pw->eio, pw->endpoint, pw->remote, pw->authorization, pw->token};
+        h->on_open(id_of(*s), info);
+    }
+    return 0;
+}
+
+int ServerImpl::on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t len) {
+    Session* s = find(c);
+    if (!s) return -1;
+    if (lws_is_first_fragment(wsi)) {
+        s->rx.clear();
+        s->rx_fragments = 0;
+        s->rx_binary = lws_frame_is_binary(wsi);
+    }
+    if (++s->rx_fragments > kMaxFragments || s->rx.size() + len > opt_.max_payload ||
+        size_t(lws_remaining_packet_payload(wsi)) > opt_.max_payload - s->rx.size() - len) {
+        ++stats_.closed_protocol_error;
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
+        if (s->ws_wsi == wsi) {
+            s->ws_wsi = nullptr;
+            c->sess_index = kNoSession;
+            if (s->ws) kill_session(*s, "message over max_payload");
+            else s->upgrading = false;
+        }
+        return -1;
+    }
+    s->rx.append(static_cast<const char*>(in), len);
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
+    return on_ws_message(wsi, c, *s);
+}
+
+int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s) {
+    std::string msg = std::move(s.rx);
+    s.rx.clear();
+    Result<EioPacket> r = s.rx_binary ? (s.eio == 3 ? proto::decode_v3_binary_frame(msg)
+                                                    : Result<EioPacket>(EioPacket{EioType::message, true, msg}))
+                                      : proto::engine_io::decode_packet(msg);
+    bool probing = !s.ws;
+    if (!r.ok()) {
+        ++stats_.closed_protocol_error;
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, nullptr, 0);
+        c->sess_index = kNoSession;
+        s.ws_wsi = nullptr;
+        if (!probing) kill_session(s, "undecodable packet");
+        else s.upgrading = false;
+        return -1;
+    }
+    const EioPacket& p = *r;
+    if (probing) {
+        if (p.type == EioType::ping && p.data == "probe" && !s.upgrading) {
+            c->probe_reply = true;
+            s.upgrading = true;
+            lws_callback_on_writable(wsi);
+            if (s.poll_wsi) lws_callback_on_writable(s.poll_wsi); // ends the pending poll with a noop
+            return 0;
+        }
+        if (p.type == EioType::upgrade && s.upgrading) {
+            s.ws = true;
+            s.upgrading = false;
+            if (s.poll_wsi) {
+                auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
+                if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? "1:6" : "6");
+                if (pc) pc->sess_index = kNoSession;
+                lws_callback_on_writable(s.poll_wsi);
+                s.poll_wsi = nullptr;
+            }
+            if (!s.queue.empty()) lws_callback_on_writable(wsi);
+            return 0;
+        }
+        c->sess_index = kNoSession;
+        s.ws_wsi = nullptr;
+        s.upgrading = false;
+        return -1;
+    }
+    handle_packet(s, p);
+    return 0;
+}
+
+int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
+    if (c->close_now) {
+        lws_close_reason(wsi, c->going_away ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
+        return -1;
+    }
+    Session* s = find(c);
+    if (!s) return -1;
+    if (c->probe_reply) {
+        c->probe_reply = false;
+        unsigned char buf[LWS_PRE + 8];
+        std::memcpy(buf + LWS_PRE, "3probe", 6);
+        if (lws_write(wsi, buf + LWS_PRE, 6, LWS_WRITE_TEXT) < 6) return -1;
+        return 0;
+    }
+    if (!s->ws || s->ws_wsi != wsi) return 0;
+    if (s->queue.empty()) {
+        if (s->closing) {
+            bool away = s->going_away;
+            s->ws_wsi = nullptr;
+            c->sess_index = kNoSession;
+            free_session(*s, "closed");
+            lws_close_reason(wsi, away ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
+            return -1;
+        }
+        return 0;
+    }
+    FrameRef f = s->queue.front();
+    s->queue.pop();
+    s->queued_bytes -= f->len;
+    stats_.queued_bytes -= f->len;
+    ++stats_.frames_out;
+    stats_.bytes_out += f->len;
+    int n;
+    if (f->binary && s->eio == 3) {
+        // v3 WebSocket binary frames carry the packet type as their first byte.
+        std::vector<unsigned char> buf(LWS_PRE + 1 + f->len);
+        buf[LWS_PRE] = 4;
+        std::memcpy(buf.data() + LWS_PRE + 1, f->data(), f->len);
+        n = lws_write(wsi, buf.data() + LWS_PRE, f->len + 1, LWS_WRITE_BINARY);
+    } else {
+        n = lws_write(wsi, f->data(), f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    }
+    if (n < 0) return -1;
+    if (!s->queue.empty() || s->closing) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+// ---------------------------------------------------------------- teardown of a connection
+
+void ServerImpl::detach_conn(Conn* c) {
+    delete c->body;
+    c->body = nullptr;
+    delete c->reply;
+    c->reply = nullptr;
+    delete c->pending_ws;
+    c->pending_ws = nullptr;
+}
+
+void ServerImpl::on_conn_closed(struct lws* wsi, Conn* c) {
+    Session* s = find(c);
+    c->sess_index = kNoSession;
+    if (s) {
+        if (s->poll_wsi == wsi) s->poll_wsi = nullptr;
+        if (s->ws_wsi == wsi) {
+            s->ws_wsi = nullptr;
+            if (s->ws) free_session(*s, "transport close");
+            else s->upgrading = false;
+        }
+    }
+    detach_conn(c);
+}
+
+int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn* c, void* in, size_t len) {
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, c, static_cast<const char*>(in));
+    case LWS_CALLBACK_HTTP_BODY:
+        if (c->body) {
+            if (c->body->size() + len > opt_.max_payload) c->body_too_large = true;
+            else c->body->append(static_cast<const char*>(in), len);
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return on_body_done(wsi, c);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_poll_writeable(wsi, c);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (c) on_conn_closed(wsi, c);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return on_filter_ws(wsi, c);
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_ws_established(wsi, c);
+    case LWS_CALLBACK_RECEIVE:
+        return on_ws_receive(wsi, c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_ws_writeable(wsi, c);
+    case LWS_CALLBACK_CLOSED:
+        on_conn_closed(wsi, c);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+} // namespace
+
+std::unique_ptr<Server> Server::create(const ServerOptions& options) { return std::make_unique<ServerImpl>(options); }
+
+} // namespace outpost::net

@@ -1,0 +1,53 @@
+// server.h - The network server: one libwebsockets context serving Engine.IO and HTTP.
+// Owns: listening, the event loop, Engine.IO sessions (polling, WebSocket, upgrade, heartbeat),
+// send queues, and routing of other HTTP requests to an HttpHandler. Never: parses Socket.IO
+// or application events (that is src/sio and src/hub).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "net/engine.h"
+
+namespace outpost::net {
+
+struct ServerOptions {
+    std::string host = "0.0.0.0";
+    int port = 3000;
+    size_t max_connections = 10000;
+    int64_t ping_interval_ms = 25000;
+    int64_t ping_timeout_ms = 20000;
+    size_t max_payload = 1000000;
+    bool allow_eio3 = true;
+    bool engineio_endpoint = false; // /engine.io/ (conformance mode)
+    std::vector<std::string> cors_origins{"*"};
+    size_t max_send_queue_bytes = 262144;
+    std::string tls_cert_file, tls_key_file;
+};
+
+class Server : public Transport {
+public:
+    // Allocates the session pool (max_connections slots) up front.
+    static std::unique_ptr<Server> create(const ServerOptions& options);
+    ~Server() override = default;
+
+    // `engineio` may be null when the /engine.io/ endpoint is off.
+    virtual void set_handlers(SessionHandler* socketio, SessionHandler* engineio, HttpHandler* http) = 0;
+    // Creates the lws context and starts listening.
+    virtual Status start(std::string& error) = 0;
+    // The port actually bound (useful with port 0).
+    virtual int port() const = 0;
+    // Runs one turn of the event loop (returns after events or a timer); false once stopped.
+    virtual bool run_once() = 0;
+    // Wakes run_once() from another thread or a signal handler (async-signal-safe).
+    virtual void wake() = 0;
+    // Stop accepting new sessions (handshakes get 503) while existing ones drain.
+    virtual void set_draining(bool draining) = 0;
+    // Closes every session (close code 1001) and returns once all are gone or `deadline_ms`
+    // passes; then destroys the context.
+    virtual void shutdown(int64_t deadline_ms) = 0;
+};
+
+} // namespace outpost::net

@@ -1,0 +1,322 @@
+// socket_layer.cpp - Socket.IO namespaces, events, acks and attachments over net::Transport.
+#include "sio/socket_layer.h"
+
+#include <cjson/cJSON.h>
+
+#include <cstring>
+
+#include "core/log.h"
+#include "platform/platform.h"
+
+namespace outpost::sio {
+namespace {
+
+using proto::SioPacket;
+using proto::SioType;
+
+struct JsonDeleter {
+    void operator()(cJSON* j) const { cJSON_Delete(j); }
+};
+using Json = std::unique_ptr<cJSON, JsonDeleter>;
+
+Json parse_json(std::string_view text) { return Json(cJSON_ParseWithLength(text.data(), text.size())); }
+
+// Event names a client may not emit (they mean something to Socket.IO itself).
+bool reserved_event(std::string_view name) {
+    static constexpr std::string_view kReserved[] = {"connect", "connect_error", "disconnect", "disconnecting",
+                                                     "newListener", "removeListener", "error"};
+    for (std::string_view r : kReserved)
+        if (name == r) return true;
+    return false;
+}
+
+std::string random_id() {
+    static const char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[15];
+    if (!platform::random_bytes(raw, sizeof raw)) {
+        uint64_t t = uint64_t(platform::monotonic_us());
+        std::memcpy(raw, &t, sizeof t);
+        std::memset(raw + 8, 0x33, sizeof raw - 8);
+    }
+    std::string id;
+    for (unsigned char b : raw) id += kAlpha[b & 63];
+    return id;
+}
+
+} // namespace
+
+SocketLayer::SocketLayer(net::Transport& transport, App& app, size_t max_sessions, int64_t connect_timeout_ms)
+    : transport_(transport), app_(app), states_(max_sessions), connect_timeout_ms_(connect_timeout_ms) {}
+
+SocketLayer::~SocketLayer() = default;
+
+SocketLayer::State* SocketLayer::state(net::SessionId id) {
+    if (id.index >= states_.size()) return nullptr;
+    State& st = states_[id.index];
+    return st.open && st.gen == id.gen ? &st : nullptr;
+}
+
+bool SocketLayer::connected(SocketId s) const {
+    if (s.session.index >= states_.size()) return false;
+    const State& st = states_[s.session.index];
+    return st.open && st.gen == s.session.gen && (st.connected & (1u << s.nsp));
+}
+
+// ---------------------------------------------------------------- engine events
+
+void SocketLayer::on_open(net::SessionId id, const net::OpenInfo& info) {
+    if (id.index >= states_.size()) return;
+    State& st = states_[id.index];
+    st = State();
+    st.gen = id.gen;
+    st.open = true;
+    st.eio = uint8_t(info.eio);
+    st.authorization.assign(info.authorization);
+    st.query_token.assign(info.token);
+    st.remote.assign(info.remote_addr);
+    if (info.eio == 3) {
+        // socket.io-client 2.x expects the server to connect "/" by itself (PROTOCOL.md §13).
+        ConnectRequest req{"/", nullptr, "", st.authorization, st.query_token, st.remote, 3};
+        app_.on_connect(SocketId{id, 0}, req);
+        return;
+    }
+    transport_.timers().schedule(transport_.now_ms() + connect_timeout_ms_, connect_timeout_cb, this, id.pack());
+}
+
+void SocketLayer::connect_timeout_cb(void* ctx, uint64_t arg, int64_t) {
+    auto* self = static_cast<SocketLayer*>(ctx);
+    net::SessionId id = net::SessionId::unpack(arg);
+    State* st = self->state(id);
+    if (st && st->connected == 0) self->transport_.close(id, "connect timeout");
+}
+
+void SocketLayer::on_close(net::SessionId id, std::string_view reason) {
+    State* st = state(id);
+    if (!st) return;
+    uint32_t was = st->connected;
+    st->connected = 0;
+    st->open = false;
+    for (uint8_t n = 0; n < 32; ++n)
+        if (was & (1u << n)) app_.on_disconnect(SocketId{id, n}, reason);
+    for (const PendingAck& a : st->acks) a.fn(a.ctx, SocketId{id, a.nsp}, a.token, nullptr);
+    st->acks.clear();
+    st->binary = Binary();
+    st->authorization.clear();
+    st->query_token.clear();
+}
+
+void SocketLayer::protocol_error(net::SessionId id, const char* what) {
+    ++stats_.malformed_packets;
+    OUTPOST_LOG(info, "protocol_error", "session=%u what=\"%s\"", id.index, what);
+    transport_.close(id, what);
+    // Drop the state now: nothing more from this session is interpreted.
+    if (State* st = state(id)) st->binary = Binary();
+}
+
+void SocketLayer::on_message(net::SessionId id, const proto::EioPacket& packet) {
+    State* st = state(id);
+    if (!st) return;
+    if (packet.binary) {
+        Binary& b = st->binary;
+        if (!b.active) return protocol_error(id, "binary frame without a pending packet");
+        b.parts.emplace_back(packet.data);
+        if (b.parts.size() < b.expected) return;
+        SioPacket p{b.type, app_.namespace_name(b.nsp), b.id, b.expected, b.data};
+        Binary done = std::move(b);
+        b = Binary();
+        p.data = done.data;
+        return handle_packet(id, *st, p, &done.parts);
+    }
+    if (st->binary.active) return protocol_error(id, "text packet while attachments are pending");
+    Result<SioPacket> r = proto::socket_io::decode_packet(packet.data);
+    if (!r.ok()) return protocol_error(id, "undecodable Socket.IO packet");
+    handle_packet(id, *st, *r, nullptr);
+}
+
+void SocketLayer::handle_packet(net::SessionId id, State& st, const SioPacket& p, const std::vector<std::string>* parts) {
+    std::string_view path, query;
+    proto::split_nsp(p.nsp, path, query);
+    int idx = app_.namespace_index(path);
+    if (p.type == SioType::connect) return on_connect_packet(id, st, p, uint8_t(idx < 0 ? 255 : idx), query);
+    if (idx < 0 || !(st.connected & (1u << idx))) return protocol_error(id, "packet for a namespace not connected");
+    uint8_t nsp = uint8_t(idx);
+    switch (p.type) {
+    case SioType::disconnect: {
+        st.connected &= ~(1u << nsp);
+        app_.on_disconnect(SocketId{id, nsp}, "client namespace disconnect");
+        if (st.connected == 0) transport_.close(id, "client disconnect");
+        return;
+    }
+    case SioType::event:
+    case SioType::binary_event:
+        if (p.type == SioType::binary_event && !parts) {
+            st.binary = Binary{true, p.type, nsp, p.id, p.attachments, std::string(p.data), {}};
+            return;
+        }
+        return on_event_packet(id, st, p, nsp, parts);
+    case SioType::ack:
+    case SioType::binary_ack:
+        if (p.type == SioType::binary_ack && !parts) {
+            st.binary = Binary{true, p.type, nsp, p.id, p.attachments, std::string(p.data), {}};
+            return;
+        }
+        return on_ack_packet(id, st, p, nsp);
+    default:
+        return protocol_error(id, "unexpected packet type from a client");
+    }
+}
+
+void SocketLayer::on_connect_packet(net::SessionId id, State& st, const SioPacket& p, uint8_t idx, std::string_view query) {
+    std::string_view path, q;
+    proto::split_nsp(p.nsp, path, q);
+    Json auth;
+    if (!p.data.empty()) {
+        auth = parse_json(p.data);
+        if (!auth || !cJSON_IsObject(auth.get())) return protocol_error(id, "CONNECT payload is not an object");
+    }
+    if (idx == 255) {
+        SioPacket e{SioType::connect_error, path, -1, 0, "{\"message\":\"Invalid namespace\"}"};
+        send_packet(SocketId{id, 0}, e);
+        return;
+    }
+    if (st.connected & (1u << idx)) return; // already connected: nothing to do
+    std::string token;
+    if (!query.empty()) proto::query_param(query, "token", token);
+    if (token.empty()) token = st.query_token;
+    ConnectRequest req{path, auth.get(), p.data, st.authorization, token, st.remote, st.eio};
+    app_.on_connect(SocketId{id, idx}, req);
+}
+
+void SocketLayer::on_event_packet(net::SessionId id, State&, const SioPacket& p, uint8_t nsp, const std::vector<std::string>* parts) {
+    Json args = parse_json(p.data);
+    if (!args || !cJSON_IsArray(args.get()) || cJSON_GetArraySize(args.get()) < 1)
+        return protocol_error(id, "event payload is not a non-empty array");
+    const cJSON* name = cJSON_GetArrayItem(args.get(), 0);
+    if (!cJSON_IsString(name) || reserved_event(name->valuestring)) return protocol_error(id, "bad event name");
+    if (p.type == SioType::binary_event && proto::check_placeholders(args.get(), p.attachments) != Status::ok)
+        return protocol_error(id, "bad attachment placeholders");
+    Event e{name->valuestring, args.get(), p.data, p.id, parts};
+    app_.on_event(SocketId{id, nsp}, e);
+}
+
+void SocketLayer::on_ack_packet(net::SessionId id, State& st, const SioPacket& p, uint8_t nsp) {
+    Json args = parse_json(p.data.empty() ? std::string_view("[]") : p.data);
+    if (!args || !cJSON_IsArray(args.get())) return protocol_error(id, "ack payload is not an array");
+    if (p.type == SioType::binary_ack && proto::check_placeholders(args.get(), p.attachments) != Status::ok)
+        return protocol_error(id, "bad attachment placeholders");
+    for (size_t i = 0; i < st.acks.size(); ++i) {
+        if (st.acks[i].id != p.id || st.acks[i].nsp != nsp) continue;
+        PendingAck a = st.acks[i];
+        st.acks[i] = st.acks.back();
+        st.acks.pop_back();
+        a.fn(a.ctx, SocketId{id, nsp}, a.token, args.get());
+        return;
+    }
+    // An ack nobody waits for (late, or duplicated): ignored, as Socket.IO does.
+}
+
+void SocketLayer::ack_timeout_cb(void* ctx, uint64_t arg, int64_t now) {
+    auto* self = static_cast<SocketLayer*>(ctx);
+    net::SessionId id = net::SessionId::unpack(arg);
+    State* st = self->state(id);
+    if (!st) return;
+    for (size_t i = 0; i < st->acks.size();) {
+        if (st->acks[i].deadline > now) {
+            ++i;
+            continue;
+        }
+        PendingAck a = st->acks[i];
+        st->acks[i] = st->acks.back();
+        st->acks.pop_back();
+        ++self->stats_.acks_timed_out;
+        a.fn(a.ctx, SocketId{id, a.nsp}, a.token, nullptr);
+        st = self->state(id);
+        if (!st) return;
+    }
+}
+
+// ---------------------------------------------------------------- for the App
+
+bool SocketLayer::send_packet(SocketId s, const SioPacket& p, bool bypass_limit) {
+    std::string text;
+    proto::encode_packet(text, p);
+    return transport_.send(s.session, pool::FrameRef::text_packet('4', text), bypass_limit);
+}
+
+bool SocketLayer::send_attachments(SocketId s, const std::vector<std::string>& attachments) {
+    for (const std::string& a : attachments)
+        if (!transport_.send(s.session, pool::FrameRef::copy_of(a, true))) return false;
+    return true;
+}
+
+std::string SocketLayer::accept(SocketId s) {
+    State* st = state(s.session);
+    if (!st) return {};
+    st->connected |= 1u << s.nsp;
+    ++stats_.sockets_connected;
+    std::string sid = random_id(), payload;
+    if (st->eio == 4) payload = "{\"sid\":\"" + sid + "\"}";
+    send_packet(s, SioPacket{SioType::connect, app_.namespace_name(s.nsp), -1, 0, payload});
+    return sid;
+}
+
+void SocketLayer::refuse(SocketId s, std::string_view data_json) {
+    State* st = state(s.session);
+    if (!st) return;
+    ++stats_.connects_refused;
+    send_packet(s, SioPacket{SioType::connect_error, app_.namespace_name(s.nsp), -1, 0, data_json}, true);
+    if (st->eio == 3 && st->connected == 0) transport_.close(s.session, "connect refused");
+}
+
+bool SocketLayer::emit(SocketId s, std::string_view array_json, AckFn fn, void* ctx, uint64_t token, int64_t timeout_ms,
+                       bool bypass_limit) {
+    State* st = state(s.session);
+    if (!st || !(st->connected & (1u << s.nsp))) return false;
+    SioPacket p{SioType::event, app_.namespace_name(s.nsp), -1, 0, array_json};
+    if (fn) {
+        p.id = st->next_ack++;
+        int64_t deadline = transport_.now_ms() + timeout_ms;
+        st->acks.push_back(PendingAck{p.id, deadline, s.nsp, fn, ctx, token});
+        transport_.timers().schedule(deadline, ack_timeout_cb, this, s.session.pack());
+    }
+    return send_packet(s, p, bypass_limit);
+}
+
+bool SocketLayer::emit_binary(SocketId s, std::string_view array_json, const std::vector<std::string>& attachments) {
+    if (!connected(s)) return false;
+    SioPacket p{SioType::binary_event, app_.namespace_name(s.nsp), -1, uint32_t(attachments.size()), array_json};
+    return send_packet(s, p) && send_attachments(s, attachments);
+}
+
+bool SocketLayer::ack(SocketId s, int64_t id, std::string_view array_json) {
+    if (!connected(s) || id < 0) return false;
+    return send_packet(s, SioPacket{SioType::ack, app_.namespace_name(s.nsp), id, 0, array_json});
+}
+
+bool SocketLayer::ack_binary(SocketId s, int64_t id, std::string_view array_json, const std::vector<std::string>& attachments) {
+    if (!connected(s) || id < 0) return false;
+    SioPacket p{SioType::binary_ack, app_.namespace_name(s.nsp), id, uint32_t(attachments.size()), array_json};
+    return send_packet(s, p) && send_attachments(s, attachments);
+}
+
+void SocketLayer::disconnect(SocketId s, bool close_session) {
+    State* st = state(s.session);
+    if (!st || !(st->connected & (1u << s.nsp))) return;
+    send_packet(s, SioPacket{SioType::disconnect, app_.namespace_name(s.nsp), -1, 0, {}}, true);
+    st->connected &= ~(1u << s.nsp);
+    app_.on_disconnect(s, "server namespace disconnect");
+    if (close_session || st->connected == 0) transport_.close(s.session, "server disconnect");
+}
+
+pool::FrameRef SocketLayer::encode_event(uint8_t nsp, std::string_view array_json) const {
+    std::string text;
+    proto::encode_packet(text, SioPacket{SioType::event, app_.namespace_name(nsp), -1, 0, array_json});
+    return pool::FrameRef::text_packet('4', text);
+}
+
+bool SocketLayer::send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit) {
+    if (!connected(s)) return false;
+    return transport_.send(s.session, frame, bypass_limit);
+}
+
+} // namespace outpost::sio
