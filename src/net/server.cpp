@@ -202,6 +202,7 @@ private:
     // outbound HTTP
     int respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool binary = false);
     int respond_eio_error(struct lws* wsi, int code);
+    int respond_preflight(struct lws* wsi);
     int respond_json(struct lws* wsi, int status, std::string_view body) { return respond(wsi, status, "application/json", body); }
     std::string build_poll_payload(Session& s, bool& binary);
     bool origin_allowed(std::string_view origin) const;
@@ -268,8 +269,9 @@ Status ServerImpl::start(std::string& error) {
     }
     ctx_ = lws_create_context(&info);
     if (!ctx_) {
-        error = "cannot create the event loop (libwebsockets context)";
-        return Status::internal;
+        error = "cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) +
+                " (address in use, no permission, or a TLS file that cannot be loaded)";
+        return Status::unavailable;
     }
     vhost_ = lws_get_vhost_by_name(ctx_, "default");
     bound_port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : -1;
@@ -303,6 +305,8 @@ bool ServerImpl::run_once() {
 
 void ServerImpl::shutdown(int64_t deadline_ms) {
     draining_ = true;
+    // Wake the loop at the deadline even if no socket has anything to say.
+    timers_.schedule(deadline_ms, [](void*, uint64_t, int64_t) {}, nullptr, 0);
     for (Session& s : sessions_)
         if (s.used) close(id_of(s), "server shutting down", true);
     while (stats_.sessions_open > 0 && platform::monotonic_ms() < deadline_ms) {
@@ -311,10 +315,16 @@ void ServerImpl::shutdown(int64_t deadline_ms) {
         if (lws_service(ctx_, 0) < 0) break;
     }
     for (Session& s : sessions_)
-        if (s.used) free_session(s, "server shutting down");
+        if (s.used) kill_session(s, "server shutting down", true);
+    // A short grace so lws can write the last close frames and poll answers, then tear down.
+    int64_t grace_end = platform::monotonic_ms() + 200;
+    timers_.schedule(grace_end, [](void*, uint64_t, int64_t) {}, nullptr, 0);
+    while (platform::monotonic_ms() < grace_end) {
+        timers_.run_due(platform::monotonic_ms());
+        arm_timer();
+        if (lws_service(ctx_, 0) < 0) break;
+    }
     stopping_ = true;
-    // Let lws send pending close frames, then tear down.
-    for (int i = 0; i < 20; ++i) lws_service(ctx_, 0);
     lws_context_destroy(ctx_);
     ctx_ = nullptr;
     g_server = nullptr;
@@ -580,6 +590,25 @@ int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, s
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+// CORS preflight for polling requests from browsers on other origins.
+int ServerImpl::respond_preflight(struct lws* wsi) {
+    std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf;
+    auto add = [&](const char* name, std::string_view value) {
+        return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name),
+                                           reinterpret_cast<const unsigned char*>(value.data()), int(value.size()), &p, end);
+    };
+    if (lws_add_http_common_headers(wsi, 204, "text/plain", 0, &p, end)) return -1;
+    if (!origin.empty() && origin_allowed(origin) &&
+        (add("access-control-allow-origin:", origin) || add("access-control-allow-credentials:", "true") ||
+         add("access-control-allow-methods:", "GET, POST, OPTIONS") ||
+         add("access-control-allow-headers:", "content-type, authorization") || add("access-control-max-age:", "600")))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 int ServerImpl::respond_eio_error(struct lws* wsi, int code) {
     ++stats_.handshakes_refused;
     std::string body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + eio_error_message(code) + "\"}";
@@ -645,7 +674,7 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
         HttpResponse r = http_ ? http_->handle(req) : HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}"};
         return respond(wsi, r.status, r.content_type.c_str(), r.body);
     }
-    if (!std::strcmp(method, "OPTIONS")) return respond(wsi, 204, "text/plain", {});
+    if (!std::strcmp(method, "OPTIONS")) return respond_preflight(wsi);
     Query q;
     read_query(wsi, q);
     int eio = 4, err = 0;

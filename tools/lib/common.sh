@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Packages every build needs: compiler, build tools and the libraries src/ links against.
 OUTPOST_BUILD_PACKAGES=(cmake g++ ninja-build libwebsockets-dev libmbedtls-dev libcjson-dev libsqlite3-dev)
 
-header() { printf '\n==== %s ====\n' "$*"; }
+header() { STEP_T0=$SECONDS; printf '\n==== %s ====\n' "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
 # as_root CMD...: runs CMD as root (directly, or through sudo for a non-root developer).
@@ -27,13 +27,14 @@ missing_packages() {
 }
 
 # ensure_packages PKG...: apt-get update + install, only when something is missing.
+# (Every helper here returns its failure explicitly: callers test them in `if`, where set -e is off.)
 ensure_packages() {
   local missing
   mapfile -t missing < <(missing_packages "$@")
   [ "${#missing[@]}" -eq 0 ] && return 0
   echo "installing: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  as_root apt-get update -qq || return 1
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
 }
 
 # ensure_node: node and npm; machines that come with node keep theirs, others get Debian's.
@@ -46,7 +47,7 @@ ensure_node() {
 # installed beside the amd64 one, so it is not here: see ensure_arm64_sysroot.
 ensure_arm64_packages() {
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    as_root dpkg --add-architecture arm64
+    as_root dpkg --add-architecture arm64 || return 1
   fi
   ensure_packages g++-aarch64-linux-gnu qemu-user \
     libstdc++6:arm64 libwebsockets17:arm64 libssl-dev:arm64 libmbedtls-dev:arm64 libcjson-dev:arm64 libsqlite3-dev:arm64
@@ -55,21 +56,23 @@ ensure_arm64_packages() {
 # ensure_arm64_sysroot DIR: unpacks libwebsockets-dev:arm64 (headers, libwebsockets.so) into DIR,
 # matching the installed libwebsockets17:arm64. The toolchain file searches DIR first.
 ensure_arm64_sysroot() {
-  local dir=$1 version stamp
-  version=$(dpkg-query -W -f='${Version}' libwebsockets17:arm64)
-  stamp="$dir/.libwebsockets-dev-$version"
-  [ -f "$stamp" ] && return 0
+  local dir=$1 version tmp
+  version=$(dpkg-query -W -f='${Version}' libwebsockets17:arm64) || return 1
+  [ -f "$dir/.libwebsockets-dev-$version" ] && return 0
   echo "unpacking libwebsockets-dev:arm64 $version into $dir"
-  local tmp; tmp=$(mktemp -d)
+  tmp=$(mktemp -d) || return 1
   if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi  # apt downloads as _apt
   (cd "$tmp" && { apt-get download -q "libwebsockets-dev:arm64=$version" 2>/dev/null ||
-    { as_root apt-get update -qq && apt-get download -q "libwebsockets-dev:arm64=$version"; }; }) >/dev/null
-  rm -rf "$dir" && mkdir -p "$dir"
-  dpkg -x "$tmp"/libwebsockets-dev_*_arm64.deb "$dir"
-  rm -rf "$tmp" "$dir/usr/share"
-  # The package's libwebsockets.so points at libwebsockets.so.17, which lives outside the sysroot.
-  ln -sf /usr/lib/aarch64-linux-gnu/libwebsockets.so.17 "$dir/usr/lib/aarch64-linux-gnu/libwebsockets.so"
-  touch "$stamp"
+    { as_root apt-get update -qq && apt-get download -q "libwebsockets-dev:arm64=$version"; }; }) >/dev/null &&
+    rm -rf "$dir" && mkdir -p "$dir" &&
+    dpkg -x "$tmp"/libwebsockets-dev_*_arm64.deb "$dir" &&
+    rm -rf "$dir/usr/share" &&
+    # The package's libwebsockets.so points at libwebsockets.so.17, which lives outside the sysroot.
+    ln -sf /usr/lib/aarch64-linux-gnu/libwebsockets.so.17 "$dir/usr/lib/aarch64-linux-gnu/libwebsockets.so" &&
+    touch "$dir/.libwebsockets-dev-$version"
+  local rc=$?
+  rm -rf "$tmp"
+  return "$rc"
 }
 
 # configure BUILD_DIR CMAKE_ARGS...: first configure picks Ninja; later ones keep the cache.

@@ -16,11 +16,11 @@ export function withTimeout(promise, ms = DEFAULT_TIMEOUT_MS, what = 'operation'
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** First emission of `event` on an EventEmitter-like object (on/off or addEventListener). */
+/** First argument of the first emission of `event` (EventEmitter-like or EventTarget). */
 export function once(emitter, event, ms = DEFAULT_TIMEOUT_MS) {
   let handler;
   const p = new Promise((resolve) => {
-    handler = (...args) => resolve(args.length <= 1 ? args[0] : args);
+    handler = (first) => resolve(first);
     if (emitter.once) emitter.once(event, handler);
     else emitter.addEventListener(event, handler, { once: true });
   });

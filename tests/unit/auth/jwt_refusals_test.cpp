@@ -15,6 +15,8 @@ struct Case {
     Policy policy{};
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const std::string kHeader = R"({"alg":"HS256","typ":"JWT"})";
 
 // A valid token with its last signature character changed (bits that decode canonically).

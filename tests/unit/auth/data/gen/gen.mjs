@@ -1,8 +1,9 @@
 // gen.mjs - Writes JWT fixtures for tests/unit/auth, signed by jose (an implementation independent
-// of Outpost's). Output, next to this folder: rs256.pub.pem, es256.pub.pem, fixtures.json.
+// of Outpost's). Output, next to this folder: rs256.pub.pem, es256.pub.pem, fixtures.json, and
+// rsa1024.pub.pem, p384.pub.pem (keys the loader must refuse).
 // Run: npm ci && npm run gen. Keys are fresh each run; commit the outputs together.
 import { writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { SignJWT, CompactSign, generateKeyPair, exportSPKI } from 'jose';
@@ -90,5 +91,9 @@ const fixtures = {
 };
 writeFileSync(join(out, 'rs256.pub.pem'), rsaPem + '\n');
 writeFileSync(join(out, 'es256.pub.pem'), ecPem + '\n');
+// Keys Outpost must refuse: RSA shorter than 2048 bits, EC on a curve other than P-256.
+const pemOut = { type: 'spki', format: 'pem' };
+writeFileSync(join(out, 'rsa1024.pub.pem'), generateKeyPairSync('rsa', { modulusLength: 1024, publicKeyEncoding: pemOut }).publicKey);
+writeFileSync(join(out, 'p384.pub.pem'), generateKeyPairSync('ec', { namedCurve: 'P-384', publicKeyEncoding: pemOut }).publicKey);
 writeFileSync(join(out, 'fixtures.json'), JSON.stringify(fixtures, null, 1) + '\n');
 console.log(`wrote ${fixtures.cases.length} cases to ${out}`);
