@@ -109,13 +109,16 @@ void SocketLayer::protocol_error(net::SessionId id, const char* what) {
     ++stats_.malformed_packets;
     OUTPOST_LOG(info, "protocol_error", "session=%u what=\"%s\"", id.index, what);
     transport_.close(id, what);
-    // Drop the state now: nothing more from this session is interpreted.
-    if (State* st = state(id)) st->binary = Binary();
+    // Nothing more from this session is interpreted (the rest of a polling payload included).
+    if (State* st = state(id)) {
+        st->failed = true;
+        st->binary = Binary();
+    }
 }
 
 void SocketLayer::on_message(net::SessionId id, const proto::EioPacket& packet) {
     State* st = state(id);
-    if (!st) return;
+    if (!st || st->failed) return;
     if (packet.binary) {
         Binary& b = st->binary;
         if (!b.active) return protocol_error(id, "binary frame without a pending packet");

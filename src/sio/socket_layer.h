@@ -124,6 +124,7 @@ private:
     struct State {
         uint32_t gen = 0;
         bool open = false;
+        bool failed = false; // a protocol error: the session is closing, nothing more is read
         uint8_t eio = 4;
         uint32_t connected = 0; // bit per namespace index
         int64_t next_ack = 0;
