@@ -52,4 +52,7 @@ std::string last_error(); // strerror(errno) of the last failed call, for log li
 
 std::string getenv_str(const char* name); // empty when unset
 
+// "linux" or "posix": which backend this build uses (for logs and tests).
+const char* backend_name();
+
 } // namespace outpost::platform

@@ -1,5 +1,6 @@
 // main.cpp - Wiring only: arguments -> settings -> platform -> server loop.
 // Commands: run (default), check-config FILE, token, version, --help.
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "platform/platform.h"
 #include "settings/settings.h"
 #include "sio/socket_layer.h"
+#include "store/store.h"
 
 using namespace outpost;
 
@@ -154,14 +156,29 @@ net::ServerOptions server_options(const settings::Settings& s) {
     o.engineio_endpoint = s.conformance;
     o.cors_origins = s.cors_origins;
     o.max_send_queue_bytes = size_t(s.limits.max_send_queue_bytes);
+    o.connect_per_ip_burst = s.rate_limits.connect_per_ip.burst;
+    o.connect_per_ip_per_ms = s.rate_limits.connect_per_ip.per_ms;
     o.tls_cert_file = s.tls.cert_file;
     o.tls_key_file = s.tls.key_file;
     return o;
 }
 
-net::Server* g_wake_target = nullptr;
+store::StoreOptions store_options(const settings::Settings& s) {
+    store::StoreOptions o;
+    o.path = s.data_dir + "/outpost.db";
+    o.synchronous_full = s.storage.synchronous == "full";
+    o.commit_interval_ms = s.storage.commit_interval_ms;
+    o.commit_batch = s.storage.commit_batch;
+    o.max_messages_per_room = s.retention.max_messages_per_room;
+    o.max_age_s = s.retention.max_age_s;
+    o.max_db_bytes = s.retention.max_db_bytes;
+    return o;
+}
+
+// Read from signal handlers and the storage writer thread: both only wake the loop.
+std::atomic<net::Server*> g_wake_target{nullptr};
 void wake_loop() {
-    if (g_wake_target) g_wake_target->wake();
+    if (net::Server* s = g_wake_target.load()) s->wake();
 }
 
 void check_fd_limit(const settings::Settings& s) {
@@ -215,17 +232,32 @@ int cmd_run(const Args& a) {
     }
 
     std::unique_ptr<net::Server> server = net::Server::create(server_options(s));
+    std::unique_ptr<store::Store> db;
+    if (!s.conformance) {
+        Result<std::unique_ptr<store::Store>> opened = store::Store::open(store_options(s), [] { wake_loop(); });
+        if (!opened.ok()) {
+            OUTPOST_LOG(error, "storage_failed", "path=%s/outpost.db error=\"%s\"", s.data_dir.c_str(), opened.error().message.c_str());
+            return 1;
+        }
+        db = std::move(opened).value();
+    }
     hub::ConformanceApp conformance;
     hub::Hub hub(s, size_t(s.max_connections));
     sio::App& app = s.conformance ? static_cast<sio::App&>(conformance) : static_cast<sio::App&>(hub);
     sio::SocketLayer layer(*server, app, size_t(s.max_connections), s.connect_timeout_ms);
     conformance.attach(&layer);
-    hub.attach(&layer);
+    hub.attach(&layer, db.get());
     hub.set_keys(keys ? &*keys : nullptr);
+    std::string load_error;
+    if (hub.load(load_error) != Status::ok) {
+        OUTPOST_LOG(error, "storage_failed", "error=\"%s\"", load_error.c_str());
+        return 1;
+    }
     hub::EngineEcho echo(*server);
-    admin::Sources sources{&server->stats(), &layer.stats(), nullptr, [&hub] { return hub.sockets(); }};
+    admin::Sources sources{&server->stats(), &layer.stats(), s.conformance ? nullptr : &hub};
     admin::HttpApi api(s, sources, started);
     api.set_keys(keys ? &*keys : nullptr);
+    hub.set_stats_provider([&api] { return api.stats_json(); });
     server->set_handlers(&layer, s.conformance ? &echo : nullptr, &api);
 
     std::string error;
@@ -242,6 +274,7 @@ int cmd_run(const Args& a) {
 
     for (;;) {
         server->run_once();
+        hub.on_store_ready();
         platform::Signal sig = platform::take_signal();
         if (sig == platform::Signal::terminate || sig == platform::Signal::interrupt) break;
         if (sig == platform::Signal::reload) {
@@ -268,6 +301,7 @@ int cmd_run(const Args& a) {
     api.set_draining(true);
     server->set_draining(true);
     server->shutdown(platform::monotonic_ms() + s.shutdown_timeout_ms);
+    if (db) db->flush();
     g_wake_target = nullptr;
     OUTPOST_LOG(info, "stopped", "uptime_s=%lld", (long long)((platform::monotonic_ms() - started) / 1000));
     return 0;

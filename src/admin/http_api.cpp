@@ -3,7 +3,12 @@
 
 #include <cstdio>
 
+#include <cjson/cJSON.h>
+
+#include <memory>
+
 #include "auth/jwt.h"
+#include "hub/hub.h"
 #include "core/build_info.h"
 #include "platform/platform.h"
 
@@ -60,15 +65,16 @@ bool HttpApi::is_admin(std::string_view authorization, int& status) const {
 
 std::string HttpApi::stats_json() const {
     const net::EngineStats& e = *src_.engine;
-    uint64_t users = src_.users_online ? src_.users_online() : 0;
+    uint64_t users = src_.hub ? src_.hub->users_online() : 0;
+    uint64_t rooms = src_.hub ? src_.hub->rooms() : 0;
     int64_t uptime_s = (platform::monotonic_ms() - started_ms_) / 1000;
     char buf[768];
     std::snprintf(buf, sizeof buf,
-                  "{\"connections\":%llu,\"sockets\":%llu,\"usersOnline\":%llu,\"rooms\":0,\"messagesInPerSec\":0,"
+                  "{\"connections\":%llu,\"sockets\":%llu,\"usersOnline\":%llu,\"rooms\":%llu,\"messagesInPerSec\":0,"
                   "\"messagesOutPerSec\":0,\"queueDepth\":%llu,\"storageBytes\":0,\"uptimeS\":%lld,"
                   "\"sessionsPeak\":%llu,\"maxConnections\":%lld,\"protocolErrors\":%llu,\"clockUnsynced\":%s}",
-                  (unsigned long long)e.sessions_open, (unsigned long long)(src_.sockets ? src_.sockets() : 0),
-                  (unsigned long long)users, (unsigned long long)e.queued_bytes, (long long)uptime_s,
+                  (unsigned long long)e.sessions_open, (unsigned long long)(src_.hub ? src_.hub->sockets() : 0),
+                  (unsigned long long)users, (unsigned long long)rooms, (unsigned long long)e.queued_bytes, (long long)uptime_s,
                   (unsigned long long)e.sessions_peak, (long long)settings_.max_connections,
                   (unsigned long long)e.closed_protocol_error,
                   auth::clock_looks_unsynced(platform::wall_ms() / 1000) ? "true" : "false");
@@ -117,6 +123,38 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
         if (!is_admin(req.authorization, status))
             return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
         return json(200, stats_json());
+    }
+    if (req.method == "POST" && req.path.rfind("/api/", 0) == 0) return admin_post(req);
+    return error(404, "not_found", "no such endpoint");
+}
+
+// POST /api/broadcast and /api/users/<id>/disconnect (PROTOCOL.md §10).
+net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
+    int status = 0;
+    if (!is_admin(req.authorization, status))
+        return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+    if (!src_.hub) return error(404, "not_found", "no application in conformance mode");
+    std::unique_ptr<cJSON, void (*)(cJSON*)> body(cJSON_ParseWithLength(req.body.data(), req.body.size()), cJSON_Delete);
+    if (!req.body.empty() && !cJSON_IsObject(body.get())) return error(400, "invalid_payload", "body: expected a JSON object");
+    const cJSON* b = body.get();
+    auto text = [&](const char* key) -> const char* {
+        const cJSON* v = b ? cJSON_GetObjectItemCaseSensitive(b, key) : nullptr;
+        return cJSON_IsString(v) ? v->valuestring : nullptr;
+    };
+    if (req.path == "/api/broadcast") {
+        const char* message = text("message");
+        if (!message || !*message) return error(400, "invalid_payload", "message: required, expected a non-empty string");
+        src_.hub->broadcast_maintenance(message);
+        return json(200, "{\"ok\":true}");
+    }
+    constexpr std::string_view kUsers = "/api/users/", kDisconnect = "/disconnect";
+    if (req.path.rfind(kUsers, 0) == 0 && req.path.size() > kUsers.size() + kDisconnect.size() &&
+        req.path.substr(req.path.size() - kDisconnect.size()) == kDisconnect) {
+        std::string_view user = req.path.substr(kUsers.size(), req.path.size() - kUsers.size() - kDisconnect.size());
+        if (!auth::is_valid_user_id(user)) return error(400, "invalid_payload", "userId: expected 1-64 chars of [A-Za-z0-9_.@-]");
+        const char* reason = text("reason");
+        size_t n = src_.hub->disconnect_user(user, reason ? reason : "");
+        return json(200, "{\"ok\":true,\"sockets\":" + std::to_string(n) + "}");
     }
     return error(404, "not_found", "no such endpoint");
 }

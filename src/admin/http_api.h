@@ -11,13 +11,16 @@
 #include "settings/settings.h"
 #include "sio/socket_layer.h"
 
+namespace outpost::hub {
+class Hub;
+}
+
 namespace outpost::admin {
 
 struct Sources {
     const net::EngineStats* engine = nullptr;
     const sio::LayerStats* sio = nullptr;
-    std::function<uint64_t()> users_online; // distinct users (0 until the hub tracks them)
-    std::function<uint64_t()> sockets;      // authenticated sockets on "/"
+    hub::Hub* hub = nullptr; // null in conformance mode
 };
 
 class HttpApi final : public net::HttpHandler {
@@ -34,6 +37,7 @@ public:
 
 private:
     bool is_admin(std::string_view authorization, int& status) const;
+    net::HttpResponse admin_post(const net::HttpRequest& req);
 
     settings::Settings settings_;
     Sources src_;

@@ -41,7 +41,7 @@ inline constexpr size_t kMaxNameBytes = 128;
 enum class UnsyncedClock : uint8_t { reject, skip_time_checks };
 
 struct Policy {
-    int64_t leeway_s = 30;
+    int64_t leeway_s = 30; // clamped to 0..86400 when used
     bool require_exp = true;
     std::string issuer;   // empty: `iss` not checked
     std::string audience; // empty: `aud` not checked
@@ -83,6 +83,7 @@ public:
     const Identity& value() const& { return std::get<0>(v_); }
     Identity&& value() && { return std::get<0>(std::move(v_)); }
     const Identity* operator->() const { return &std::get<0>(v_); }
+    const Identity& operator*() const& { return std::get<0>(v_); }
     const AuthError& error() const { return std::get<1>(v_); }
     AuthCode code() const { return std::get<1>(v_).code; } // only when !ok()
 

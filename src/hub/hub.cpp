@@ -1,15 +1,22 @@
-// hub.cpp - Authenticated sockets on "/" and the event router (see hub.h).
+// hub.cpp - Sockets, users, rooms, presence, typing and admin events on "/" (see hub.h).
 #include "hub/hub.h"
 
 #include <cjson/cJSON.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
+#include "auth/rooms.h"
 #include "core/log.h"
 #include "platform/platform.h"
 
 namespace outpost::hub {
 namespace {
+
+constexpr int64_t kTypingExpiryMs = 5000;
+constexpr size_t kMaxMembersListed = 1000;
+constexpr int64_t kRefusalWindowMs = 10000;
 
 std::string json_string(std::string_view s) {
     std::unique_ptr<cJSON, void (*)(cJSON*)> j(cJSON_CreateString(std::string(s).c_str()), cJSON_Delete);
@@ -17,16 +24,77 @@ std::string json_string(std::string_view s) {
     return text ? std::string(text.get()) : std::string("\"\"");
 }
 
-const cJSON* payload_object(const sio::Event& e) {
-    const cJSON* p = cJSON_GetArrayItem(e.args, 1);
-    return cJSON_IsObject(p) ? p : nullptr;
-}
-
 std::string_view bearer(std::string_view header) {
     constexpr std::string_view kPrefix = "Bearer ";
     if (header.size() > kPrefix.size() && header.substr(0, kPrefix.size()) == kPrefix) return header.substr(kPrefix.size());
     return {};
 }
+
+const char* str(const cJSON* obj, const char* key) {
+    const cJSON* v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : nullptr;
+}
+
+std::string user_room(std::string_view id) { return "user:" + std::string(id); }
+
+// ---- payload schemas (PROTOCOL.md §4-§9)
+const char* const kStatuses[] = {"online", "away", "busy", nullptr};
+const Field kRoomFields[] = {{"room", FieldType::string, true, Rule::room_name}};
+const Field kTypingFields[] = {{"room", FieldType::string, true, Rule::room_name}, {"active", FieldType::boolean, true}};
+const Field kPresenceSetFields[] = {{"status", FieldType::string, true, Rule::one_of, 0, 0, kStatuses}};
+const Field kPresenceGetFields[] = {{"userIds", FieldType::string_list, false, Rule::user_id, 1, int64_t(kMaxListItems)},
+                                    {"room", FieldType::string, false, Rule::room_name}};
+const Field kBroadcastFields[] = {{"message", FieldType::string, true, Rule::none, 1, 1000}};
+const Field kDisconnectFields[] = {{"userId", FieldType::string, true, Rule::user_id},
+                                   {"reason", FieldType::string, false, Rule::none, 0, 200}};
+const Field kRefreshFields[] = {{"token", FieldType::string, true, Rule::none, 1, 16384}};
+const Field kSendFields[] = {{"room", FieldType::string, false, Rule::room_name},
+                             {"to", FieldType::string, false, Rule::user_id},
+                             {"body", FieldType::any, true},
+                             {"clientId", FieldType::string, true, Rule::client_id}};
+constexpr int64_t kMaxSeq = int64_t(1) << 53;
+const Field kSeqFields[] = {{"room", FieldType::string, true, Rule::room_name}, {"seq", FieldType::integer, true, Rule::none, 0, kMaxSeq}};
+const Field kHistoryFields[] = {{"room", FieldType::string, true, Rule::room_name},
+                                {"before", FieldType::integer, false, Rule::none, 0, kMaxSeq},
+                                {"after", FieldType::integer, false, Rule::none, 0, kMaxSeq},
+                                {"limit", FieldType::integer, false, Rule::none, 1, 100}};
+const Schema kSendSchema{kSendFields, 4};
+const Schema kSeqSchema{kSeqFields, 2};
+const Schema kHistorySchema{kHistoryFields, 4};
+
+// message:new asks every recipient for an ack whose id names (room, seq), so one encoded frame
+// serves all recipients and the answer needs no per-recipient bookkeeping.
+int64_t message_ack_id(uint32_t rid, int64_t seq) { return int64_t(rid + 1) * sio::kAppAckBase + (seq & 0xffffffff); }
+bool decode_ack_id(int64_t id, uint32_t& rid, int64_t& seq) {
+    if (id < sio::kAppAckBase * 2) return false;
+    rid = uint32_t(id / sio::kAppAckBase - 1);
+    seq = id % sio::kAppAckBase;
+    return true;
+}
+
+// A completion for when no store is attached (unit tests of the hub alone).
+store::Completion done(uint64_t token) {
+    store::Completion c;
+    c.token = token;
+    return c;
+}
+
+std::string dm_room(std::string_view a, std::string_view b) {
+    return a < b ? "dm:" + std::string(a) + ":" + std::string(b) : "dm:" + std::string(b) + ":" + std::string(a);
+}
+
+int64_t int_field(const cJSON* obj, const char* key, int64_t fallback) {
+    const cJSON* v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? int64_t(v->valuedouble) : fallback;
+}
+const Schema kRoomSchema{kRoomFields, 1};
+const Schema kTypingSchema{kTypingFields, 2};
+const Schema kPresenceSetSchema{kPresenceSetFields, 1};
+const Schema kPresenceGetSchema{kPresenceGetFields, 2};
+const Schema kBroadcastSchema{kBroadcastFields, 1};
+const Schema kDisconnectSchema{kDisconnectFields, 2};
+const Schema kRefreshSchema{kRefreshFields, 1};
+const Schema kEmptySchema{nullptr, 0};
 
 } // namespace
 
@@ -46,18 +114,135 @@ std::string_view error_code_name(ErrorCode c) {
 }
 
 const Hub::Route Hub::kRoutes[] = {
-    {"auth:refresh", &Hub::on_auth_refresh, false},
+    {"room:join", &Hub::on_room_join, &kRoomSchema, RateClass::room, false},
+    {"room:leave", &Hub::on_room_leave, &kRoomSchema, RateClass::room, false},
+    {"room:members", &Hub::on_room_members, &kRoomSchema, RateClass::default_, false},
+    {"presence:set", &Hub::on_presence_set, &kPresenceSetSchema, RateClass::presence, false},
+    {"presence:get", &Hub::on_presence_get, &kPresenceGetSchema, RateClass::presence, false},
+    {"typing", &Hub::on_typing, &kTypingSchema, RateClass::typing, false},
+    {"message:send", &Hub::on_message_send, &kSendSchema, RateClass::message, false},
+    {"message:delivered", &Hub::on_message_delivered, &kSeqSchema, RateClass::default_, false},
+    {"message:read", &Hub::on_message_read, &kSeqSchema, RateClass::default_, false},
+    {"history:get", &Hub::on_history_get, &kHistorySchema, RateClass::default_, false},
+    {"auth:refresh", &Hub::on_auth_refresh, &kRefreshSchema, RateClass::default_, false},
+    {"admin:broadcast", &Hub::on_admin_broadcast, &kBroadcastSchema, RateClass::default_, true},
+    {"admin:disconnect", &Hub::on_admin_disconnect, &kDisconnectSchema, RateClass::default_, true},
+    {"admin:stats", &Hub::on_admin_stats, &kEmptySchema, RateClass::default_, true},
 };
 
 Hub::Hub(const settings::Settings& settings, size_t max_sessions) : settings_(settings), socks_(max_sessions) {}
+Hub::~Hub() = default;
+
+void Hub::attach(sio::SocketLayer* layer, store::Store* store) {
+    layer_ = layer;
+    store_ = store;
+    adapter_ = std::make_unique<LocalAdapter>(*layer, *this);
+}
 
 void Hub::set_settings(const settings::Settings& s) { settings_ = s; }
+
+Status Hub::load(std::string& error) {
+    if (!store_) return Status::ok;
+    Result<std::vector<store::Membership>> rows = store_->load_memberships();
+    if (!rows.ok()) {
+        error = rows.error().message;
+        return rows.status();
+    }
+    for (const store::Membership& m : *rows) add_member(user(m.user), room(m.room), m.joined_seq);
+    OUTPOST_LOG(info, "memberships_loaded", "rooms=%zu memberships=%zu", rooms_.size(), rows->size());
+    return Status::ok;
+}
+
+// ---------------------------------------------------------------- lookups
 
 Hub::Sock* Hub::sock(sio::SocketId s) {
     if (s.session.index >= socks_.size()) return nullptr;
     Sock& k = socks_[s.session.index];
     return k.live && k.gen == s.session.gen ? &k : nullptr;
 }
+
+Hub::User& Hub::user(std::string_view id) {
+    auto it = user_index_.find(std::string(id));
+    if (it != user_index_.end()) return users_[it->second];
+    User& u = users_.emplace_back();
+    u.uid = uint32_t(users_.size() - 1);
+    u.id = std::string(id);
+    user_index_.emplace(u.id, u.uid);
+    return u;
+}
+
+Hub::Room& Hub::room(std::string_view name) {
+    if (Room* r = find_room(name)) return *r;
+    Room& r = rooms_.emplace_back();
+    r.rid = uint32_t(rooms_.size() - 1);
+    r.name = std::string(name);
+    r.live_seq = store_ ? store_->latest_seq(r.name) : 0;
+    room_index_.emplace(r.name, r.rid);
+    return r;
+}
+
+Hub::Room* Hub::find_room(std::string_view name) {
+    auto it = room_index_.find(std::string(name));
+    return it == room_index_.end() ? nullptr : &rooms_[it->second];
+}
+
+bool Hub::is_member(const User& u, const Room& r) const { return r.members.count(u.id) != 0; }
+
+void Hub::add_member(User& u, Room& r, int64_t joined_seq) {
+    if (!r.members.emplace(u.id, joined_seq).second) return;
+    u.rooms.push_back(r.rid);
+    for (sio::SocketId s : u.sockets) adapter_->join(r.name, s);
+}
+
+void Hub::remove_member(User& u, Room& r) {
+    if (!r.members.erase(u.id)) return;
+    u.rooms.erase(std::remove(u.rooms.begin(), u.rooms.end(), r.rid), u.rooms.end());
+    for (sio::SocketId s : u.sockets) adapter_->leave(r.name, s);
+    stop_typing(r, u.uid, true);
+}
+
+// ---------------------------------------------------------------- replies
+
+pool::FrameRef Hub::frame(std::string_view event, std::string_view payload_json) const {
+    std::string arr = "[\"" + std::string(event) + "\"," + std::string(payload_json) + "]";
+    return layer_->encode_event(0, arr);
+}
+
+void Hub::reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json) {
+    if (ack_id < 0) return;
+    std::string body = "[{\"ok\":true";
+    if (!fields_json.empty()) body += "," + std::string(fields_json);
+    body += "}]";
+    layer_->ack(s, ack_id, body);
+}
+
+void Hub::reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
+                      int64_t retry_after_ms) {
+    ++stats_.errors_out;
+    std::string err = "{\"code\":\"" + std::string(error_code_name(code)) + "\",\"message\":" + json_string(message);
+    if (retry_after_ms >= 0) err += ",\"retryAfterMs\":" + std::to_string(retry_after_ms);
+    if (ack_id >= 0) {
+        layer_->ack(s, ack_id, "[{\"ok\":false,\"error\":" + err + "}}]");
+        return;
+    }
+    layer_->emit(s, "[\"server:error\"," + err + ",\"event\":" + json_string(event) + "}]");
+}
+
+// PROTOCOL.md §13: server:error first (past the send-queue limit), then DISCONNECT, then close.
+void Hub::cut(sio::SocketId s, std::string_view code, std::string_view message) {
+    layer_->emit(s, "[\"server:error\",{\"code\":\"" + std::string(code) + "\",\"message\":" + json_string(message) + "}]",
+                 nullptr, nullptr, 0, 0, true);
+    layer_->disconnect(s, true);
+}
+
+void Hub::on_slow_consumer(sio::SocketId s) {
+    if (!sock(s)) return;
+    ++stats_.slow_consumer_cuts;
+    OUTPOST_LOG(info, "slow_consumer", "session=%u limit=%lld", s.session.index, (long long)settings_.limits.max_send_queue_bytes);
+    cut(s, "slow_consumer", "send queue over limits.max_send_queue_bytes");
+}
+
+// ---------------------------------------------------------------- auth
 
 auth::VerifyResult Hub::verify(std::string_view token) const {
     if (!keys_) return auth::AuthError{auth::AuthCode::token_signature, "no key loaded"};
@@ -67,13 +252,10 @@ auth::VerifyResult Hub::verify(std::string_view token) const {
     return auth::verify(token, *keys_, now_s, policy);
 }
 
-// ---------------------------------------------------------------- connect
-
 void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     std::string token, device_id = "default";
     if (req.auth) {
-        const cJSON* t = cJSON_GetObjectItemCaseSensitive(req.auth, "token");
-        if (cJSON_IsString(t)) token = t->valuestring;
+        if (const char* t = str(req.auth, "token")) token = t;
         const cJSON* d = cJSON_GetObjectItemCaseSensitive(req.auth, "deviceId");
         if (d) {
             if (!cJSON_IsString(d) || !auth::is_valid_user_id(d->valuestring)) {
@@ -92,8 +274,8 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
         std::string_view code = auth::auth_code_name(r.code());
         OUTPOST_LOG(info, "auth_refused", "remote=%.*s code=%.*s detail=\"%s\"", int(req.remote_addr.size()),
                     req.remote_addr.data(), int(code.size()), code.data(), r.error().detail.c_str());
-        std::string_view msg = auth::auth_code_message(r.code());
-        layer_->refuse(s, "{\"message\":" + json_string(msg) + ",\"data\":{\"code\":\"" + std::string(code) + "\"}}");
+        layer_->refuse(s, "{\"message\":" + json_string(auth::auth_code_message(r.code())) + ",\"data\":{\"code\":\"" +
+                              std::string(code) + "\"}}");
         return;
     }
     Sock& k = socks_[s.session.index];
@@ -102,6 +284,10 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     k.live = true;
     k.identity = std::move(r).value();
     k.device_id = device_id;
+    int64_t now = layer_->transport().now_ms();
+    const settings::RateLimits& rl = settings_.rate_limits;
+    const settings::RateLimit* classes[] = {&rl.typing, &rl.room, &rl.presence, &rl.message, &rl.default_};
+    for (size_t i = 0; i < size_t(RateClass::count); ++i) k.buckets[i].reset(classes[i]->burst, classes[i]->per_ms, now);
     ++sockets_;
     ++stats_.connects_ok;
     std::string sid = layer_->accept(s);
@@ -115,6 +301,10 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
                       "},\"limits\":{\"maxPayload\":" + std::to_string(settings_.max_payload) +
                       ",\"maxBody\":" + std::to_string(settings_.limits.max_body) + "}}]";
     layer_->emit(s, est);
+    User& u = user(k.identity.user_id);
+    k.uid = u.uid;
+    user_came(u, s, k);
+    sync(s, k, u);
     schedule_expiry(s, k);
 }
 
@@ -123,24 +313,21 @@ void Hub::on_disconnect(sio::SocketId s, std::string_view reason) {
     if (!k) return;
     OUTPOST_LOG(info, "disconnect", "user=%s device=%s reason=\"%.*s\"", k->identity.user_id.c_str(), k->device_id.c_str(),
                 int(reason.size()), reason.data());
+    user_left(users_[k->uid], s, *k);
     k->live = false;
     k->identity = auth::Identity();
     --sockets_;
 }
 
-// ---------------------------------------------------------------- expiry
-
 // The cut is at exp + leeway; auth:expiring goes refresh_warning_s before it (at once when
-// already inside that window). Deadlines are kept in monotonic time so a clock step does not
-// cut everybody at once.
+// already inside that window). Deadlines are monotonic so a clock step does not cut everybody.
 void Hub::schedule_expiry(sio::SocketId s, Sock& k) {
     k.cut_mono = k.warn_mono = INT64_MAX;
     if (!k.identity.exp) return;
     int64_t now_wall = platform::wall_ms(), now_mono = layer_->transport().now_ms();
     int64_t cut_wall = (*k.identity.exp + settings_.auth.leeway_s) * 1000;
     k.cut_mono = now_mono + (cut_wall - now_wall);
-    k.warn_mono = k.cut_mono - settings_.auth.refresh_warning_s * 1000;
-    if (k.warn_mono < now_mono) k.warn_mono = now_mono;
+    k.warn_mono = std::max(now_mono, k.cut_mono - settings_.auth.refresh_warning_s * 1000);
     core::Timers& t = layer_->transport().timers();
     t.schedule(k.warn_mono, expiry_cb, this, s.session.pack());
     t.schedule(k.cut_mono, expiry_cb, this, s.session.pack());
@@ -158,72 +345,576 @@ void Hub::expiry_cb(void* ctx, uint64_t arg, int64_t now) {
     }
     if (now >= k->warn_mono) {
         k->warn_mono = INT64_MAX;
-        int64_t left = k->cut_mono - now;
-        self->layer_->emit(s, "[\"auth:expiring\",{\"expiresInMs\":" + std::to_string(left) + "}]");
+        self->layer_->emit(s, "[\"auth:expiring\",{\"expiresInMs\":" + std::to_string(k->cut_mono - now) + "}]");
     }
 }
 
-// PROTOCOL.md §13: server:error first (past the send-queue limit), then DISCONNECT, then close.
-void Hub::cut(sio::SocketId s, std::string_view code, std::string_view message) {
-    layer_->emit(s, "[\"server:error\",{\"code\":\"" + std::string(code) + "\",\"message\":" + json_string(message) + "}]",
-                 nullptr, nullptr, 0, 0, true);
-    layer_->disconnect(s, true);
-}
+// ---------------------------------------------------------------- presence
 
-// ---------------------------------------------------------------- events
-
-void Hub::reply_ok(sio::SocketId s, const sio::Event& e, std::string_view fields_json) {
-    if (e.ack_id < 0) return;
-    std::string body = "[{\"ok\":true";
-    if (!fields_json.empty()) body += "," + std::string(fields_json);
-    body += "}]";
-    layer_->ack(s, e.ack_id, body);
-}
-
-void Hub::reply_error(sio::SocketId s, const sio::Event& e, ErrorCode code, std::string_view message) {
-    ++stats_.errors_out;
-    std::string err = "{\"code\":\"" + std::string(error_code_name(code)) + "\",\"message\":" + json_string(message);
-    if (e.ack_id >= 0) {
-        layer_->ack(s, e.ack_id, "[{\"ok\":false,\"error\":" + err + "}}]");
+void Hub::presence_broadcast(const User& u, const pool::FrameRef& f, bool include_own) {
+    std::string own = include_own ? std::string() : user_room(u.id);
+    if (settings_.presence.scope != "rooms") {
+        adapter_->to_all(f, own);
         return;
     }
-    layer_->emit(s, "[\"server:error\"," + err + ",\"event\":" + json_string(e.name) + "}]");
+    // Scope "rooms": sockets of users sharing a room with `u`, and admins; each once.
+    std::vector<sio::SocketId> to(admins_);
+    for (uint32_t rid : u.rooms)
+        if (const auto* v = adapter_->sockets(rooms_[rid].name)) to.insert(to.end(), v->begin(), v->end());
+    if (include_own) to.insert(to.end(), u.sockets.begin(), u.sockets.end());
+    auto key = [](sio::SocketId a) { return a.session.pack(); };
+    std::sort(to.begin(), to.end(), [&](auto a, auto b) { return key(a) < key(b); });
+    to.erase(std::unique(to.begin(), to.end()), to.end());
+    for (sio::SocketId s : to) {
+        if (!include_own && std::find(u.sockets.begin(), u.sockets.end(), s) != u.sockets.end()) continue;
+        layer_->send_frame(s, f);
+    }
+}
+
+void Hub::user_came(User& u, sio::SocketId s, const Sock& k) {
+    if (!k.identity.name.empty()) u.name = k.identity.name;
+    u.sockets.push_back(s);
+    auto dev = std::find_if(u.devices.begin(), u.devices.end(), [&](auto& d) { return d.first == k.device_id; });
+    if (dev == u.devices.end()) u.devices.emplace_back(k.device_id, 1);
+    else ++dev->second;
+    adapter_->join(user_room(u.id), s);
+    for (uint32_t rid : u.rooms) adapter_->join(rooms_[rid].name, s);
+    if (k.identity.admin) admins_.push_back(s);
+    if (u.sockets.size() != 1) return;
+    if (u.offline_due) {
+        u.offline_due = 0; // back within the grace period: nobody noticed
+        return;
+    }
+    if (u.online) return;
+    u.online = true;
+    ++stats_.users_online;
+    presence_broadcast(u, frame("user:online", "{\"userId\":" + json_string(u.id) + ",\"name\":" +
+                                                   (u.name.empty() ? std::string("null") : json_string(u.name)) +
+                                                   ",\"ts\":" + std::to_string(platform::wall_ms()) + "}"),
+                       false);
+}
+
+void Hub::user_left(User& u, sio::SocketId s, const Sock& k) {
+    u.sockets.erase(std::remove(u.sockets.begin(), u.sockets.end(), s), u.sockets.end());
+    auto dev = std::find_if(u.devices.begin(), u.devices.end(), [&](auto& d) { return d.first == k.device_id; });
+    if (dev != u.devices.end() && --dev->second == 0) u.devices.erase(dev);
+    std::vector<std::string> names{user_room(u.id)};
+    for (uint32_t rid : u.rooms) names.push_back(rooms_[rid].name);
+    adapter_->leave_all(s, names);
+    admins_.erase(std::remove(admins_.begin(), admins_.end(), s), admins_.end());
+    if (!u.sockets.empty()) return;
+    u.last_seen = platform::wall_ms();
+    u.offline_due = layer_->transport().now_ms() + settings_.presence.grace_ms;
+    layer_->transport().timers().schedule(u.offline_due, offline_cb, this, u.uid);
+    for (uint32_t rid : u.rooms) stop_typing(rooms_[rid], u.uid, true);
+}
+
+void Hub::offline_cb(void* ctx, uint64_t arg, int64_t now) {
+    auto* self = static_cast<Hub*>(ctx);
+    if (arg >= self->users_.size()) return;
+    User& u = self->users_[arg];
+    if (!u.sockets.empty() || !u.offline_due || now < u.offline_due) return;
+    u.offline_due = 0;
+    u.online = false;
+    --self->stats_.users_online;
+    self->presence_broadcast(u, self->frame("user:offline", "{\"userId\":" + json_string(u.id) + ",\"ts\":" +
+                                                                std::to_string(platform::wall_ms()) +
+                                                                ",\"lastSeen\":" + std::to_string(u.last_seen) + "}"),
+                             false);
+}
+
+// ---------------------------------------------------------------- the router
+
+bool Hub::admit(sio::SocketId s, Sock& k, const sio::Event& e, RateClass rc) {
+    int64_t now = layer_->transport().now_ms(), retry = 0;
+    if (k.buckets[size_t(rc)].take(now, retry)) return true;
+    ++stats_.rate_limited;
+    int64_t oldest = k.refusals[k.refusal_next];
+    k.refusals[k.refusal_next] = now;
+    k.refusal_next = (k.refusal_next + 1) % 50;
+    if (oldest && now - oldest < kRefusalWindowMs) {
+        ++stats_.rate_limit_cuts;
+        OUTPOST_LOG(info, "rate_limit_cut", "user=%s session=%u", k.identity.user_id.c_str(), s.session.index);
+        cut(s, "rate_limited", "too many requests after rate-limit refusals");
+        return false;
+    }
+    reply_error(s, e.ack_id, e.name, ErrorCode::rate_limited, "rate limit exceeded for this event class", retry);
+    return false;
 }
 
 void Hub::on_event(sio::SocketId s, const sio::Event& e) {
     Sock* k = sock(s);
     if (!k) return;
     ++stats_.events_in;
-    if (e.attachments) return reply_error(s, e, ErrorCode::invalid_payload, "binary attachments are not accepted");
-    for (const Route& r : kRoutes) {
-        if (r.name != e.name) continue;
-        if (r.admin && !k->identity.admin) return reply_error(s, e, ErrorCode::forbidden, "admin only");
-        return (this->*r.handler)(s, *k, e);
-    }
-    reply_error(s, e, ErrorCode::unknown_event, "unknown event \"" + std::string(e.name) + "\"");
+    const Route* route = nullptr;
+    for (const Route& r : kRoutes)
+        if (r.name == e.name) route = &r;
+    if (!admit(s, *k, e, route ? route->rate : RateClass::default_)) return;
+    if (!route) return reply_error(s, e.ack_id, e.name, ErrorCode::unknown_event, "unknown event \"" + std::string(e.name) + "\"");
+    if (route->admin && !k->identity.admin) return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "admin only");
+    if (e.attachments) return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, "binary attachments are not accepted");
+    int n = cJSON_GetArraySize(e.args);
+    const cJSON* payload = n > 1 ? cJSON_GetArrayItem(e.args, 1) : nullptr;
+    std::unique_ptr<cJSON, void (*)(cJSON*)> empty(cJSON_CreateObject(), cJSON_Delete);
+    if (!payload) payload = empty.get();
+    std::string why;
+    if (!validate(*route->schema, payload, why)) return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, why);
+    (this->*route->handler)(s, *k, e, payload);
 }
 
-void Hub::on_auth_refresh(sio::SocketId s, Sock& k, const sio::Event& e) {
-    const cJSON* p = payload_object(e);
-    const cJSON* t = p ? cJSON_GetObjectItemCaseSensitive(p, "token") : nullptr;
-    if (!cJSON_IsString(t) || !*t->valuestring)
-        return reply_error(s, e, ErrorCode::invalid_payload, "token: expected a non-empty string");
-    auth::VerifyResult r = verify(t->valuestring);
+// ---------------------------------------------------------------- auth:refresh
+
+void Hub::on_auth_refresh(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    auth::VerifyResult r = verify(str(p, "token"));
     if (!r.ok()) {
         ++stats_.auth_failures[int(r.code())];
-        std::string_view code = auth::auth_code_name(r.code());
         ++stats_.errors_out;
-        std::string err = "{\"code\":\"" + std::string(code) + "\",\"message\":" + json_string(auth::auth_code_message(r.code())) + "}";
-        if (e.ack_id >= 0) layer_->ack(s, e.ack_id, "[{\"ok\":false,\"error\":" + err + "}]");
-        else layer_->emit(s, "[\"server:error\",{\"code\":\"" + std::string(code) + "\",\"message\":" +
-                                 json_string(auth::auth_code_message(r.code())) + ",\"event\":\"auth:refresh\"}]");
+        std::string_view code = auth::auth_code_name(r.code());
+        std::string err = "{\"code\":\"" + std::string(code) + "\",\"message\":" + json_string(auth::auth_code_message(r.code()));
+        if (e.ack_id >= 0) layer_->ack(s, e.ack_id, "[{\"ok\":false,\"error\":" + err + "}}]");
+        else layer_->emit(s, "[\"server:error\"," + err + ",\"event\":\"auth:refresh\"}]");
         return;
     }
     if (r->user_id != k.identity.user_id)
-        return reply_error(s, e, ErrorCode::forbidden, "the new token is for another user");
+        return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "the new token is for another user");
+    bool was_admin = k.identity.admin;
     k.identity = std::move(r).value();
+    if (was_admin != k.identity.admin) {
+        if (k.identity.admin) admins_.push_back(s);
+        else admins_.erase(std::remove(admins_.begin(), admins_.end(), s), admins_.end());
+    }
     schedule_expiry(s, k);
-    reply_ok(s, e, k.identity.exp ? "\"exp\":" + std::to_string(*k.identity.exp) : std::string("\"exp\":null"));
+    reply_ok(s, e.ack_id, k.identity.exp ? "\"exp\":" + std::to_string(*k.identity.exp) : std::string("\"exp\":null"));
+}
+
+// ---------------------------------------------------------------- rooms
+
+std::string Hub::members_json(const Room& r, bool& truncated) const {
+    std::string out = "[";
+    size_t n = 0;
+    for (const auto& [id, seq] : r.members) {
+        if (n == kMaxMembersListed) break;
+        out += (n++ ? "," : "") + json_string(id);
+    }
+    truncated = r.members.size() > kMaxMembersListed;
+    return out + "]";
+}
+
+void Hub::on_room_join(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    std::string name = str(p, "room");
+    if (is_reserved_room(name)) return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "room: reserved name");
+    if (!auth::may_join(k.identity, name, settings_.auth.default_rooms))
+        return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "room: not allowed by your token");
+    User& u = users_[k.uid];
+    Room* existing = find_room(name);
+    if (existing && is_member(u, *existing)) {
+        bool truncated = false;
+        std::string members = members_json(*existing, truncated);
+        int64_t seq = store_ ? store_->latest_seq(name) : 0;
+        return reply_ok(s, e.ack_id, "\"room\":" + json_string(name) + ",\"seq\":" + std::to_string(seq) + ",\"members\":" +
+                                         members + ",\"membersTruncated\":" + (truncated ? "true" : "false"));
+    }
+    if (int64_t(u.rooms.size()) >= settings_.limits.max_rooms_per_user)
+        return reply_error(s, e.ack_id, e.name, ErrorCode::room_full, "you are in limits.max_rooms_per_user rooms already");
+    if (existing && int64_t(existing->members.size()) >= settings_.limits.max_members_per_room)
+        return reply_error(s, e.ack_id, e.name, ErrorCode::room_full, "room has limits.max_members_per_room members");
+    uint64_t token = next_token_++;
+    pending_[token] = Pending{Pending::join, s, e.ack_id, name, u.id, std::string(e.name)};
+    if (store_) store_->submit_join(token, name, u.id);
+    else complete(done(token));
+}
+
+void Hub::on_room_leave(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    std::string name = str(p, "room");
+    Room* r = find_room(name);
+    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    uint64_t token = next_token_++;
+    pending_[token] = Pending{Pending::leave, s, e.ack_id, name, users_[k.uid].id, std::string(e.name)};
+    if (store_) store_->submit_leave(token, name, users_[k.uid].id);
+    else complete(done(token));
+}
+
+void Hub::on_room_members(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    std::string name = str(p, "room");
+    Room* r = find_room(name);
+    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    std::string out = "[";
+    size_t n = 0;
+    for (const auto& [id, seq] : r->members) {
+        if (n == kMaxMembersListed) break;
+        const User& m = users_[user_index_.at(id)];
+        out += std::string(n++ ? "," : "") + "{\"userId\":" + json_string(id) + ",\"online\":" + (m.online ? "true" : "false") +
+               ",\"status\":" + json_string(m.online ? m.status : "offline") + "}";
+    }
+    reply_ok(s, e.ack_id, "\"room\":" + json_string(name) + ",\"members\":" + out + "]");
+}
+
+// Applies a committed membership change (or reports the failure) and answers the requester.
+void Hub::complete(store::Completion&& c) {
+    auto it = pending_.find(c.token);
+    if (it == pending_.end()) return;
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    if (p.kind == Pending::message) return complete_message(p, c);
+    if (c.status != Status::ok) {
+        OUTPOST_LOG(warn, "store_refused", "event=%s room=%s error=\"%s\"", p.event.c_str(), p.room.c_str(), c.error.c_str());
+        if (sock(p.socket)) reply_error(p.socket, p.ack_id, p.event, ErrorCode::unavailable, "storage is not writable: " + c.error);
+        return;
+    }
+    User& u = user(p.user);
+    Room& r = room(p.room);
+    std::string payload = "{\"room\":" + json_string(r.name) + ",\"userId\":" + json_string(u.id) + "}";
+    if (p.kind == Pending::dm_join) {
+        add_member(u, r, c.message.seq); // direct rooms: no room:member_joined (PROTOCOL.md §13)
+    } else if (p.kind == Pending::join) {
+        bool fresh = !is_member(u, r);
+        add_member(u, r, c.message.seq);
+        if (fresh) adapter_->to_room(r.name, frame("room:member_joined", payload), {}, user_room(u.id));
+        if (!sock(p.socket)) return;
+        bool truncated = false;
+        std::string members = members_json(r, truncated);
+        int64_t seq = store_ ? store_->latest_seq(r.name) : 0;
+        reply_ok(p.socket, p.ack_id, "\"room\":" + json_string(r.name) + ",\"seq\":" + std::to_string(seq) + ",\"members\":" +
+                                         members + ",\"membersTruncated\":" + (truncated ? "true" : "false"));
+    } else if (p.kind == Pending::leave) {
+        bool was = is_member(u, r);
+        remove_member(u, r);
+        if (was) adapter_->to_room(r.name, frame("room:member_left", payload), {}, user_room(u.id));
+        if (sock(p.socket)) reply_ok(p.socket, p.ack_id, "\"room\":" + json_string(r.name));
+    }
+}
+
+void Hub::on_store_ready() {
+    if (store_) store_->drain([this](store::Completion&& c) { complete(std::move(c)); });
+}
+
+// ---------------------------------------------------------------- presence events
+
+void Hub::on_presence_set(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    User& u = users_[k.uid];
+    u.status = str(p, "status");
+    reply_ok(s, e.ack_id, "\"status\":" + json_string(u.status));
+    presence_broadcast(u, frame("presence:update", "{\"userId\":" + json_string(u.id) + ",\"status\":" + json_string(u.status) +
+                                                       ",\"ts\":" + std::to_string(platform::wall_ms()) + "}"),
+                       true);
+}
+
+void Hub::on_presence_get(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    const cJSON* ids = cJSON_GetObjectItemCaseSensitive(p, "userIds");
+    const char* room_name = str(p, "room");
+    if ((ids != nullptr) == (room_name != nullptr))
+        return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, "userIds: give either userIds or room");
+    std::vector<std::string> who;
+    if (ids) {
+        for (const cJSON* i = ids->child; i; i = i->next) who.emplace_back(i->valuestring);
+    } else {
+        Room* r = find_room(room_name);
+        if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+        for (const auto& [id, seq] : r->members) who.push_back(id);
+    }
+    std::string out = "[";
+    for (size_t i = 0; i < who.size(); ++i) {
+        auto it = user_index_.find(who[i]);
+        const User* u = it == user_index_.end() ? nullptr : &users_[it->second];
+        bool online = u && u->online;
+        std::string last = online || !u || !u->last_seen ? std::string("null") : std::to_string(u->last_seen);
+        out += std::string(i ? "," : "") + "{\"userId\":" + json_string(who[i]) + ",\"online\":" + (online ? "true" : "false") +
+               ",\"status\":" + json_string(online ? u->status : "offline") + ",\"lastSeen\":" + last +
+               ",\"devices\":" + std::to_string(u ? u->devices.size() : 0) + "}";
+    }
+    reply_ok(s, e.ack_id, "\"presence\":" + out + "]");
+}
+
+// ---------------------------------------------------------------- typing
+
+void Hub::stop_typing(Room& r, uint32_t uid, bool notify) {
+    auto it = std::find_if(r.typing.begin(), r.typing.end(), [&](auto& t) { return t.first == uid; });
+    if (it == r.typing.end()) return;
+    r.typing.erase(it);
+    if (!notify) return;
+    const User& u = users_[uid];
+    adapter_->to_room(r.name, frame("user:typing", "{\"room\":" + json_string(r.name) + ",\"userId\":" + json_string(u.id) +
+                                                       ",\"active\":false}"),
+                      {}, user_room(u.id));
+}
+
+void Hub::on_typing(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    std::string name = str(p, "room");
+    bool active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "active"));
+    Room* r = find_room(name);
+    User& u = users_[k.uid];
+    if (!r || !is_member(u, *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    reply_ok(s, e.ack_id, "");
+    if (!active) {
+        stop_typing(*r, u.uid, false);
+    } else {
+        int64_t due = layer_->transport().now_ms() + kTypingExpiryMs;
+        auto it = std::find_if(r->typing.begin(), r->typing.end(), [&](auto& t) { return t.first == u.uid; });
+        if (it == r->typing.end()) r->typing.emplace_back(u.uid, due);
+        else it->second = due;
+        layer_->transport().timers().schedule(due, typing_cb, this, (uint64_t(r->rid) << 32) | u.uid);
+    }
+    adapter_->to_room(r->name, frame("user:typing", "{\"room\":" + json_string(r->name) + ",\"userId\":" + json_string(u.id) +
+                                                        ",\"active\":" + (active ? "true" : "false") + "}"),
+                      {}, user_room(u.id));
+}
+
+void Hub::typing_cb(void* ctx, uint64_t arg, int64_t now) {
+    auto* self = static_cast<Hub*>(ctx);
+    uint32_t rid = uint32_t(arg >> 32), uid = uint32_t(arg);
+    if (rid >= self->rooms_.size()) return;
+    Room& r = self->rooms_[rid];
+    auto it = std::find_if(r.typing.begin(), r.typing.end(), [&](auto& t) { return t.first == uid; });
+    if (it != r.typing.end() && now >= it->second) self->stop_typing(r, uid, true);
+}
+
+// ---------------------------------------------------------------- admin
+
+void Hub::broadcast_maintenance(std::string_view message) {
+    adapter_->to_all(frame("system:maintenance", "{\"message\":" + json_string(message) + ",\"ts\":" +
+                                                     std::to_string(platform::wall_ms()) + "}"));
+}
+
+size_t Hub::disconnect_user(std::string_view user_id, std::string_view reason) {
+    auto it = user_index_.find(std::string(user_id));
+    if (it == user_index_.end()) return 0;
+    std::vector<sio::SocketId> socks = users_[it->second].sockets; // cut() changes the list
+    for (sio::SocketId s : socks) cut(s, "disconnected_by_admin", reason.empty() ? "disconnected by an administrator" : reason);
+    stats_.admin_disconnects += socks.size();
+    return socks.size();
+}
+
+void Hub::on_admin_broadcast(sio::SocketId s, Sock&, const sio::Event& e, const cJSON* p) {
+    broadcast_maintenance(str(p, "message"));
+    reply_ok(s, e.ack_id, "");
+}
+
+void Hub::on_admin_disconnect(sio::SocketId s, Sock&, const sio::Event& e, const cJSON* p) {
+    const char* reason = str(p, "reason");
+    size_t n = disconnect_user(str(p, "userId"), reason ? reason : "");
+    if (sock(s)) reply_ok(s, e.ack_id, "\"userId\":" + json_string(str(p, "userId")) + ",\"sockets\":" + std::to_string(n));
+}
+
+void Hub::on_admin_stats(sio::SocketId s, Sock&, const sio::Event& e, const cJSON*) {
+    std::string stats = stats_json_ ? stats_json_() : std::string("{}");
+    // The ack is {ok:true, ...stats}: splice the stats object's members after "ok".
+    std::string inner = stats.size() > 2 ? stats.substr(1, stats.size() - 2) : std::string();
+    reply_ok(s, e.ack_id, inner);
+}
+
+// ---------------------------------------------------------------- messages
+
+std::string Hub::message_json(const store::Message& m) const {
+    return "{\"id\":\"" + std::to_string(m.id) + "\",\"room\":" + json_string(m.room) + ",\"seq\":" + std::to_string(m.seq) +
+           ",\"from\":" + json_string(m.sender) + ",\"body\":" + (m.body.empty() ? std::string("null") : m.body) +
+           ",\"ts\":" + std::to_string(m.ts) + ",\"clientId\":" + json_string(m.client_id) + "}";
+}
+
+void Hub::ensure_dm_member(User& u, Room& r) {
+    if (is_member(u, r)) return;
+    uint64_t token = next_token_++;
+    pending_[token] = Pending{Pending::dm_join, {}, -1, r.name, u.id, "message:send"};
+    if (store_) store_->submit_join(token, r.name, u.id);
+    else complete(done(token));
+}
+
+void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    const char* room_name = str(p, "room");
+    const char* to = str(p, "to");
+    if ((room_name != nullptr) == (to != nullptr))
+        return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, "room: give either room or to");
+    const cJSON* body = cJSON_GetObjectItemCaseSensitive(p, "body");
+    std::unique_ptr<char, void (*)(void*)> text(cJSON_PrintUnformatted(body), cJSON_free);
+    if (!text) return reply_error(s, e.ack_id, e.name, ErrorCode::internal, "body could not be serialized");
+    size_t body_len = std::strlen(text.get());
+    if (int64_t(body_len) > settings_.limits.max_body)
+        return reply_error(s, e.ack_id, e.name, ErrorCode::payload_too_large,
+                           "body: " + std::to_string(body_len) + " bytes, over limits.max_body (" +
+                               std::to_string(settings_.limits.max_body) + ")");
+    User& u = users_[k.uid];
+    std::string name;
+    if (to) {
+        if (std::string_view(to) == "system") return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "to: reserved user id");
+        name = dm_room(u.id, to);
+        Room& r = room(name);
+        ensure_dm_member(u, r);
+        ensure_dm_member(user(to), r);
+    } else {
+        name = room_name;
+        Room* r = find_room(name);
+        if (!r || !is_member(u, *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    }
+    if (store_ && !store_->health().writable)
+        return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "storage is not writable: " + store_->health().reason);
+    uint64_t token = next_token_++;
+    pending_[token] = Pending{Pending::message, s, e.ack_id, name, u.id, std::string(e.name)};
+    store_->submit_message(token, name, u.id, str(p, "clientId"), text.get(), platform::wall_ms());
+}
+
+void Hub::publish(std::string_view room_name, std::string_view body_json, std::string_view client_id, uint64_t reply_token) {
+    room(room_name);
+    uint64_t token = next_token_++;
+    Pending p{Pending::message, {}, -1, std::string(room_name), "system", "publish"};
+    p.http_token = reply_token;
+    pending_[token] = std::move(p);
+    store_->submit_message(token, std::string(room_name), "system", std::string(client_id), std::string(body_json), platform::wall_ms());
+}
+
+void Hub::complete_message(const Pending& p, const store::Completion& c) {
+    const store::Message& m = c.message;
+    if (c.status != Status::ok) {
+        OUTPOST_LOG(warn, "store_refused", "event=%s room=%s error=\"%s\"", p.event.c_str(), p.room.c_str(), c.error.c_str());
+        if (p.http_token)
+            layer_->transport().http_reply(p.http_token, net::HttpResponse{503, "application/json",
+                                                                           "{\"code\":\"unavailable\",\"message\":" + json_string("storage is not writable: " + c.error) + "}"});
+        else if (sock(p.socket))
+            reply_error(p.socket, p.ack_id, p.event, ErrorCode::unavailable, "storage is not writable: " + c.error);
+        return;
+    }
+    std::string fields = "\"id\":\"" + std::to_string(m.id) + "\",\"room\":" + json_string(m.room) + ",\"seq\":" +
+                         std::to_string(m.seq) + ",\"ts\":" + std::to_string(m.ts) + ",\"duplicate\":" + (c.duplicate ? "true" : "false");
+    if (p.http_token) layer_->transport().http_reply(p.http_token, net::HttpResponse{200, "application/json", "{\"ok\":true," + fields + "}"});
+    else if (sock(p.socket)) reply_ok(p.socket, p.ack_id, fields);
+    if (c.duplicate) return;
+    ++stats_.messages_in;
+    fan_out(room(m.room), m, p.socket);
+}
+
+// Every member socket except the sending one gets the same encoded message:new, in seq order.
+void Hub::fan_out(Room& r, const store::Message& m, sio::SocketId except) {
+    if (m.seq > r.live_seq) r.live_seq = m.seq;
+    pool::FrameRef f = layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r.rid, m.seq));
+    stats_.messages_out += adapter_->room_size(r.name);
+    adapter_->to_room(r.name, f, except);
+}
+
+std::unordered_map<uint32_t, int64_t>& Hub::device_cursors(User& u, std::string_view device) {
+    if (!u.cursors_loaded && store_) {
+        u.cursors_loaded = true;
+        Result<std::vector<store::Cursor>> rows = store_->load_cursors(u.id);
+        if (rows.ok()) {
+            for (const store::Cursor& c : *rows) {
+                Room& r = room(c.room);
+                device_cursors(u, c.device)[r.rid] = c.delivered;
+                auto& rc = u.receipts[r.rid];
+                rc.first = std::max(rc.first, c.delivered);
+                rc.second = std::max(rc.second, c.read);
+            }
+        }
+    }
+    for (auto& [d, map] : u.cursors)
+        if (d == device) return map;
+    u.cursors.emplace_back(std::string(device), std::unordered_map<uint32_t, int64_t>{});
+    return u.cursors.back().second;
+}
+
+// A device's cursor starts at the room's seq when the user became a member (PROTOCOL.md §13).
+int64_t Hub::cursor_of(User& u, std::string_view device, const Room& r) {
+    auto& map = device_cursors(u, device);
+    auto it = map.find(r.rid);
+    if (it != map.end()) return it->second;
+    auto m = r.members.find(u.id);
+    return m == r.members.end() ? 0 : m->second;
+}
+
+void Hub::confirm(sio::SocketId, Sock& k, Room& r, int64_t seq, bool read) {
+    User& u = users_[k.uid];
+    seq = std::min(seq, r.live_seq);
+    if (seq <= 0) return;
+    auto& rc = u.receipts[r.rid];
+    if (!read) {
+        auto& map = device_cursors(u, k.device_id);
+        int64_t& cur = map.try_emplace(r.rid, cursor_of(u, k.device_id, r)).first->second;
+        if (seq <= cur) return;
+        cur = seq;
+        if (store_) store_->submit_cursor(0, u.id, k.device_id, r.name, seq, -1);
+        if (seq <= rc.first) return;
+        rc.first = seq;
+    } else {
+        if (seq <= rc.second) return;
+        rc.second = seq;
+        if (store_) store_->submit_cursor(0, u.id, k.device_id, r.name, -1, seq);
+    }
+    adapter_->to_room(r.name, frame("message:status", "{\"room\":" + json_string(r.name) + ",\"userId\":" + json_string(u.id) +
+                                                          ",\"seq\":" + std::to_string(seq) + ",\"status\":\"" +
+                                                          (read ? "read" : "delivered") + "\",\"ts\":" +
+                                                          std::to_string(platform::wall_ms()) + "}"),
+                      {}, user_room(u.id));
+}
+
+void Hub::on_app_ack(sio::SocketId s, int64_t id, const cJSON*) {
+    uint32_t rid = 0;
+    int64_t seq = 0;
+    Sock* k = sock(s);
+    if (!k || !decode_ack_id(id, rid, seq) || rid >= rooms_.size()) return;
+    Room& r = rooms_[rid];
+    if (is_member(users_[k->uid], r)) confirm(s, *k, r, seq, false);
+}
+
+void Hub::on_message_delivered(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    Room* r = find_room(str(p, "room"));
+    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    int64_t seq = int_field(p, "seq", 0);
+    confirm(s, k, *r, seq, false);
+    reply_ok(s, e.ack_id, "\"room\":" + json_string(r->name) + ",\"seq\":" + std::to_string(seq));
+}
+
+void Hub::on_message_read(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    Room* r = find_room(str(p, "room"));
+    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    int64_t seq = int_field(p, "seq", 0);
+    confirm(s, k, *r, seq, true);
+    reply_ok(s, e.ack_id, "\"room\":" + json_string(r->name) + ",\"seq\":" + std::to_string(seq));
+}
+
+void Hub::on_history_get(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
+    Room* r = find_room(str(p, "room"));
+    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    bool has_more = false;
+    Result<std::vector<store::Message>> rows =
+        store_->history(r->name, int_field(p, "before", 0), int_field(p, "after", 0), int(int_field(p, "limit", 50)), has_more);
+    if (!rows.ok()) return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, rows.error().message);
+    std::string out = "[";
+    for (size_t i = 0; i < rows->size(); ++i) out += (i ? "," : "") + message_json((*rows)[i]);
+    reply_ok(s, e.ack_id, "\"room\":" + json_string(r->name) + ",\"messages\":" + out + "],\"hasMore\":" + (has_more ? "true" : "false"));
+}
+
+// PROTOCOL.md §7 and §13 (Connect order): per room in bytewise order an optional sync:gap and the
+// replay after the device's cursor, then sync:complete. Runs before any live traffic can be
+// queued for this socket, so live messages never overtake the replay.
+void Hub::sync(sio::SocketId s, Sock& k, User& u) {
+    if (!store_) return;
+    std::vector<Room*> rs;
+    for (uint32_t rid : u.rooms) rs.push_back(&rooms_[rid]);
+    std::sort(rs.begin(), rs.end(), [](const Room* a, const Room* b) { return a->name < b->name; });
+    std::string latest = "{";
+    for (Room* r : rs) {
+        latest += (latest.size() > 1 ? "," : "") + json_string(r->name) + ":" + std::to_string(r->live_seq);
+        int64_t cursor = cursor_of(u, k.device_id, *r), newest = r->live_seq;
+        if (newest <= cursor) continue;
+        int64_t from = cursor, gap_to = 0, replay_max = settings_.limits.replay_max;
+        if (newest - cursor > replay_max) gap_to = newest - replay_max;
+        int64_t oldest = store_->oldest_seq(r->name);
+        if (oldest > 0 && oldest - 1 > std::max(cursor, gap_to)) gap_to = oldest - 1; // pruned by retention
+        if (gap_to > cursor) {
+            layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(cursor + 1) +
+                                ",\"toSeq\":" + std::to_string(gap_to) + "}]");
+            from = gap_to;
+        }
+        Result<std::vector<store::Message>> rows = store_->replay(r->name, from, int(replay_max));
+        if (!rows.ok()) continue;
+        for (const store::Message& m : *rows) {
+            if (m.seq > newest) break;
+            // SENDER_DEVICE: skip the messages this same device sent (needs the store to keep the device).
+            if (layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r->rid, m.seq))))
+                continue;
+            // The send queue is full: the rest of this room is a gap the client pages with history:get.
+            layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(m.seq) +
+                                ",\"toSeq\":" + std::to_string(newest) + "}]", nullptr, nullptr, 0, 0, true);
+            break;
+        }
+    }
+    layer_->emit(s, "[\"sync:complete\",{\"rooms\":" + latest + "}}]");
 }
 
 } // namespace outpost::hub

@@ -1,18 +1,29 @@
-// hub.h - The application behind namespace "/": authenticated sockets and the event router.
-// Owns: per-socket identity (JWT), connection:established, auth:refresh / auth:expiring and the
-// cut at exp + leeway, the event table (name -> handler, payload rules, admin flag), and the
-// ack / server:error shapes of PROTOCOL.md §3. Never: touches lws or SQL directly.
+// hub.h - The application behind namespace "/": users, rooms, presence, typing, messages.
+// Owns: per-socket identity (JWT) and rate limits, the event table (name -> handler, payload
+// schema, rate-limit class, admin flag), users and their sockets and devices, durable room
+// membership (through the store), presence with its grace period, typing, admin events, and the
+// ack / server:error shapes of PROTOCOL.md §3. Every broadcast goes through the Adapter.
+// Never: touches lws or SQL directly, or encodes a broadcast once per recipient.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/jwt.h"
 #include "auth/keys.h"
+#include "core/token_bucket.h"
+#include "hub/adapter.h"
+#include "hub/validate.h"
 #include "settings/settings.h"
 #include "sio/socket_layer.h"
+#include "store/store.h"
 
 namespace outpost::hub {
 
@@ -30,22 +41,38 @@ enum class ErrorCode : uint8_t {
 };
 std::string_view error_code_name(ErrorCode c);
 
+// Rate-limit classes of PROTOCOL.md §4.
+enum class RateClass : uint8_t { typing, room, presence, message, default_, count };
+
 struct HubStats {
     uint64_t connects_ok = 0;
     uint64_t auth_failures[9] = {}; // by auth::AuthCode
     uint64_t events_in = 0;
     uint64_t errors_out = 0;
     uint64_t expired_cuts = 0;
+    uint64_t rate_limited = 0;      // refusals
+    uint64_t rate_limit_cuts = 0;   // sockets cut for flooding
+    uint64_t slow_consumer_cuts = 0;
+    uint64_t admin_disconnects = 0;
+    uint64_t messages_in = 0;       // messages stored and acked
+    uint64_t messages_out = 0;      // message:new deliveries queued
+    uint64_t users_online = 0;
 };
 
-class Hub final : public sio::App {
+class Hub final : public sio::App, public SlowConsumerSink {
 public:
     Hub(const settings::Settings& settings, size_t max_sessions);
+    ~Hub() override;
 
-    void attach(sio::SocketLayer* layer) { layer_ = layer; }
-    // The keys in force (swapped on SIGHUP without touching live sockets).
+    // Wiring (main.cpp): the layer to speak through, the store (may be null in tests), the keys.
+    void attach(sio::SocketLayer* layer, store::Store* store);
     void set_keys(const auth::KeySet* keys) { keys_ = keys; }
     void set_settings(const settings::Settings& s);
+    void set_stats_provider(std::function<std::string()> fn) { stats_json_ = std::move(fn); }
+    // Loads durable memberships at start-up.
+    Status load(std::string& error);
+    // Drains the store's completions (call when the store woke the loop).
+    void on_store_ready();
 
     // ---- sio::App
     int namespace_index(std::string_view path) const override { return path == "/" ? 0 : -1; }
@@ -53,43 +80,137 @@ public:
     void on_connect(sio::SocketId s, const sio::ConnectRequest& req) override;
     void on_event(sio::SocketId s, const sio::Event& e) override;
     void on_disconnect(sio::SocketId s, std::string_view reason) override;
+    // ---- SlowConsumerSink
+    void on_slow_consumer(sio::SocketId s) override;
+    void on_app_ack(sio::SocketId s, int64_t id, const cJSON* args) override;
 
-    // Counts and identities for stats and admin (sockets connected, distinct users).
+    // ---- for HTTP admin endpoints and stats
+    void broadcast_maintenance(std::string_view message);
+    // POST /api/rooms/<room>/messages: stores `body_json` as user "system" and answers
+    // through transport().http_reply(reply_token, ...) once committed.
+    void publish(std::string_view room, std::string_view body_json, std::string_view client_id, uint64_t reply_token);
+    size_t disconnect_user(std::string_view user_id, std::string_view reason);
     uint64_t sockets() const { return sockets_; }
+    uint64_t users_online() const { return stats_.users_online; }
+    size_t rooms() const { return rooms_.size(); }
     const HubStats& stats() const { return stats_; }
+    Adapter& adapter() { return *adapter_; }
 
 private:
+    struct User {
+        uint32_t uid = 0;
+        std::string id, name;
+        std::vector<sio::SocketId> sockets;
+        std::vector<std::pair<std::string, int>> devices; // deviceId -> sockets
+        std::string status = "online";
+        int64_t last_seen = 0;   // wall ms of the last disconnect; 0 while never seen offline
+        bool online = false;     // announced with user:online and not yet user:offline
+        int64_t offline_due = 0; // monotonic ms when user:offline goes, 0 when not pending
+        std::vector<uint32_t> rooms; // room indices, durable memberships
+        bool cursors_loaded = false;
+        std::vector<std::pair<std::string, std::unordered_map<uint32_t, int64_t>>> cursors; // device -> room -> delivered
+        std::unordered_map<uint32_t, std::pair<int64_t, int64_t>> receipts; // room -> highest delivered, read
+    };
+    struct Room {
+        uint32_t rid = 0;
+        std::string name;
+        std::map<std::string, int64_t> members;        // user id -> joined_seq, sorted bytewise
+        std::vector<std::pair<uint32_t, int64_t>> typing; // uid -> expiry (monotonic ms)
+        int64_t live_seq = 0; // highest seq fanned out (replays stop here, live traffic starts after)
+    };
     struct Sock {
         uint32_t gen = 0;
         bool live = false;
         auth::Identity identity;
         std::string device_id;
-        int64_t cut_mono = INT64_MAX;  // monotonic ms of the cut at exp + leeway
-        int64_t warn_mono = INT64_MAX; // monotonic ms of auth:expiring
+        uint32_t uid = 0;
+        int64_t cut_mono = INT64_MAX;  // exp + leeway
+        int64_t warn_mono = INT64_MAX; // auth:expiring
+        core::TokenBucket buckets[size_t(RateClass::count)];
+        int64_t refusals[50] = {};     // times of the last 50 rate-limit refusals (ring)
+        uint32_t refusal_next = 0;
     };
-    using Handler = void (Hub::*)(sio::SocketId, Sock&, const sio::Event&);
+    using Handler = void (Hub::*)(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     struct Route {
         std::string_view name;
         Handler handler;
+        const Schema* schema;
+        RateClass rate;
         bool admin;
+    };
+    // A request waiting for the store (room:join / room:leave / message:send).
+    struct Pending {
+        enum Kind : uint8_t { join, leave, message, dm_join } kind;
+        sio::SocketId socket;
+        int64_t ack_id = -1;
+        std::string room, user, event;
+        uint64_t http_token = 0; // HTTP publish: answer through http_reply
     };
 
     Sock* sock(sio::SocketId s);
+    User& user(std::string_view id);
+    Room& room(std::string_view name);
+    Room* find_room(std::string_view name);
+    bool is_member(const User& u, const Room& r) const;
     auth::VerifyResult verify(std::string_view token) const;
     void schedule_expiry(sio::SocketId s, Sock& k);
     static void expiry_cb(void* ctx, uint64_t arg, int64_t now);
-    void reply_ok(sio::SocketId s, const sio::Event& e, std::string_view fields_json);
-    void reply_error(sio::SocketId s, const sio::Event& e, ErrorCode code, std::string_view message);
+    static void offline_cb(void* ctx, uint64_t arg, int64_t now);
+    static void typing_cb(void* ctx, uint64_t arg, int64_t now);
+    bool admit(sio::SocketId s, Sock& k, const sio::Event& e, RateClass rc);
+    void reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json);
+    void reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
+                     int64_t retry_after_ms = -1);
     void cut(sio::SocketId s, std::string_view code, std::string_view message);
+    pool::FrameRef frame(std::string_view event, std::string_view payload_json) const;
+    void presence_broadcast(const User& u, const pool::FrameRef& f, bool include_own);
+    void user_came(User& u, sio::SocketId s, const Sock& k);
+    void user_left(User& u, sio::SocketId s, const Sock& k);
+    void stop_typing(Room& r, uint32_t uid, bool notify);
+    void add_member(User& u, Room& r, int64_t joined_seq);
+    void remove_member(User& u, Room& r);
+    std::string members_json(const Room& r, bool& truncated) const;
+    void complete(store::Completion&& c);
+    void complete_message(const Pending& p, const store::Completion& c);
+    void fan_out(Room& r, const store::Message& m, sio::SocketId except);
+    std::string message_json(const store::Message& m) const;
+    std::unordered_map<uint32_t, int64_t>& device_cursors(User& u, std::string_view device);
+    int64_t cursor_of(User& u, std::string_view device, const Room& r);
+    void confirm(sio::SocketId s, Sock& k, Room& r, int64_t seq, bool read);
+    void sync(sio::SocketId s, Sock& k, User& u);
+    void ensure_dm_member(User& u, Room& r);
 
-    void on_auth_refresh(sio::SocketId s, Sock& k, const sio::Event& e);
+    void on_auth_refresh(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_room_join(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_room_leave(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_room_members(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_presence_set(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_presence_get(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_typing(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_message_send(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_message_delivered(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_message_read(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_history_get(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_admin_broadcast(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_admin_disconnect(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_admin_stats(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
 
     static const Route kRoutes[];
 
     settings::Settings settings_;
     sio::SocketLayer* layer_ = nullptr;
+    store::Store* store_ = nullptr;
+    std::unique_ptr<LocalAdapter> adapter_;
     const auth::KeySet* keys_ = nullptr;
+    std::function<std::string()> stats_json_;
     std::vector<Sock> socks_;
+    std::deque<User> users_;
+    std::unordered_map<std::string, uint32_t> user_index_;
+    std::deque<Room> rooms_;
+    std::unordered_map<std::string, uint32_t> room_index_;
+    std::vector<sio::SocketId> admins_;
+    std::unordered_map<uint64_t, Pending> pending_;
+    uint64_t next_token_ = 1;
     uint64_t sockets_ = 0;
     HubStats stats_;
 };

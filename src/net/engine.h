@@ -52,11 +52,14 @@ struct HttpRequest {
     std::string_view authorization;
     std::string_view body;
     std::string_view remote_addr;
+    uint64_t reply_token = 0; // for a deferred answer (see HttpResponse::deferred)
 };
 struct HttpResponse {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    // The handler answers later with Transport::http_reply(reply_token, ...), e.g. after a commit.
+    bool deferred = false;
 };
 class HttpHandler {
 public:
@@ -71,6 +74,7 @@ struct EngineStats {
     uint64_t handshakes_ok = 0;
     uint64_t handshakes_refused = 0; // 400s
     uint64_t handshakes_full = 0;    // 503s
+    uint64_t handshakes_rate_limited = 0; // 429s
     uint64_t closed_protocol_error = 0;
     uint64_t closed_ping_timeout = 0;
     uint64_t closed_slow_consumer = 0;
@@ -95,6 +99,8 @@ public:
     virtual core::Timers& timers() = 0;
     virtual int64_t now_ms() const = 0;
     virtual const EngineStats& stats() const = 0;
+    // Completes a deferred HTTP answer; ignored when the client has gone.
+    virtual void http_reply(uint64_t reply_token, const HttpResponse& response) = 0;
 };
 
 } // namespace outpost::net

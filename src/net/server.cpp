@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/token_bucket.h"
 #include "platform/platform.h"
 #include "pool/ring.h"
 
@@ -60,6 +61,8 @@ struct Conn {
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
+    HttpResponse* deferred_reply; // a deferred API answer, ready to write
+    uint64_t http_token;   // non-zero while a deferred API answer is awaited
     PendingWs* pending_ws; // between filter and ESTABLISHED
     bool body_too_large;
     bool close_now;        // ws: close at the next WRITEABLE
@@ -162,6 +165,7 @@ public:
     core::Timers& timers() override { return timers_; }
     int64_t now_ms() const override { return platform::monotonic_ms(); }
     const EngineStats& stats() const override { return stats_; }
+    void http_reply(uint64_t token, const HttpResponse& r) override;
 
     int callback(struct lws* wsi, enum lws_callback_reasons reason, Conn* c, void* in, size_t len);
 
@@ -207,12 +211,16 @@ private:
     std::string build_poll_payload(Session& s, bool& binary);
     bool origin_allowed(std::string_view origin) const;
     bool parse_eio(const Query& q, int& eio, int& err) const;
+    bool connect_allowed(const std::string& ip);
     void arm_timer();
 
     ServerOptions opt_;
     std::vector<Session> sessions_;
     std::vector<uint32_t> free_;
     std::unordered_map<std::string, uint32_t> sid_map_;
+    std::unordered_map<std::string, core::TokenBucket> ip_buckets_;
+    std::unordered_map<uint64_t, struct lws*> deferred_;
+    uint64_t next_http_token_ = 1;
     SessionHandler* handlers_[2] = {nullptr, nullptr};
     HttpHandler* http_ = nullptr;
     struct lws_context* ctx_ = nullptr;
@@ -498,6 +506,8 @@ void ServerImpl::close(SessionId id, std::string_view reason, bool going_away) {
         timers_.schedule(platform::monotonic_ms() + opt_.ping_timeout_ms, linger_cb, this, id.pack());
     } else if (s->ws_wsi) {
         lws_callback_on_writable(s->ws_wsi); // drains the queue, then closes
+        // A reader that never drains (a slow consumer) is closed anyway after the ping timeout.
+        timers_.schedule(platform::monotonic_ms() + opt_.ping_timeout_ms, linger_cb, this, id.pack());
     } else {
         kill_session(*s, reason, going_away);
     }
@@ -629,6 +639,20 @@ bool ServerImpl::parse_eio(const Query& q, int& eio, int& err) const {
     return true;
 }
 
+// Per-address limit on new sessions (PROTOCOL.md §1: HTTP 429). Idle addresses are forgotten.
+bool ServerImpl::connect_allowed(const std::string& ip) {
+    int64_t now = platform::monotonic_ms(), retry = 0;
+    if (ip_buckets_.size() > 4096) {
+        for (auto it = ip_buckets_.begin(); it != ip_buckets_.end();)
+            it = it->second.full(now) ? ip_buckets_.erase(it) : std::next(it);
+    }
+    auto [it, fresh] = ip_buckets_.try_emplace(ip);
+    if (fresh) it->second.reset(opt_.connect_per_ip_burst, opt_.connect_per_ip_per_ms, now);
+    if (it->second.take(now, retry)) return true;
+    ++stats_.handshakes_rate_limited;
+    return false;
+}
+
 const char* method_of(struct lws* wsi) {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) return "GET";
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
@@ -683,6 +707,9 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     bool is_get = !std::strcmp(method, "GET"), is_post = !std::strcmp(method, "POST");
     if (!q.has_sid) {
         if (!is_get) return respond_eio_error(wsi, kBadHandshakeMethod);
+        std::string remote_ip = peer(wsi);
+        if (!connect_allowed(remote_ip))
+            return respond_json(wsi, 429, "{\"code\":\"rate_limited\",\"message\":\"too many new connections from this address\"}");
         Session* s = open_session(eio, ep, false);
         if (!s) {
             ++stats_.handshakes_full;
@@ -749,8 +776,15 @@ int ServerImpl::on_body_done(struct lws* wsi, Conn* c) {
         std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
         char path[256] = {0};
         lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_POST_URI);
-        HttpRequest req{"POST", path, {}, auth, body, remote};
+        uint64_t token = next_http_token_++;
+        HttpRequest req{"POST", path, {}, auth, body, remote, token};
         HttpResponse r = http_ ? http_->handle(req) : HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}"};
+        if (r.deferred) {
+            c->http_token = token;
+            deferred_[token] = wsi;
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+            return 0;
+        }
         return respond(wsi, r.status, r.content_type.c_str(), r.body);
     }
     Session* s = find(c);
@@ -817,7 +851,24 @@ std::string ServerImpl::build_poll_payload(Session& s, bool& binary) {
     return out;
 }
 
+void ServerImpl::http_reply(uint64_t token, const HttpResponse& r) {
+    auto it = deferred_.find(token);
+    if (it == deferred_.end()) return;
+    auto* c = static_cast<Conn*>(lws_wsi_user(it->second));
+    if (c && c->http_token == token && !c->deferred_reply) {
+        c->deferred_reply = new HttpResponse(r);
+        lws_callback_on_writable(it->second);
+    }
+}
+
 int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
+    if (c->deferred_reply) {
+        std::unique_ptr<HttpResponse> r(c->deferred_reply);
+        c->deferred_reply = nullptr;
+        deferred_.erase(c->http_token);
+        c->http_token = 0;
+        return respond(wsi, r->status, r->content_type.c_str(), r->body);
+    }
     if (c->reply) {
         std::string r = std::move(*c->reply);
         delete c->reply;
@@ -863,6 +914,8 @@ int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
         if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return 1;
     } else if (free_.empty() || draining_) {
         ++stats_.handshakes_full;
+        return 1;
+    } else if (!connect_allowed(peer(wsi))) {
         return 1;
     }
     c->pending_ws = new PendingWs{eio, ep, q.sid, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), q.token, peer(wsi)};
@@ -1022,6 +1075,10 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
 // ---------------------------------------------------------------- teardown of a connection
 
 void ServerImpl::detach_conn(Conn* c) {
+    if (c->http_token) deferred_.erase(c->http_token);
+    c->http_token = 0;
+    delete c->deferred_reply;
+    c->deferred_reply = nullptr;
     delete c->body;
     c->body = nullptr;
     delete c->reply;

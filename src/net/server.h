@@ -24,6 +24,8 @@ struct ServerOptions {
     bool engineio_endpoint = false; // /engine.io/ (conformance mode)
     std::vector<std::string> cors_origins{"*"};
     size_t max_send_queue_bytes = 262144;
+    int64_t connect_per_ip_burst = 60;      // new sessions per client address:
+    int64_t connect_per_ip_per_ms = 60000;  // `burst` every `per_ms` (HTTP 429 beyond)
     std::string tls_cert_file, tls_key_file;
 };
 

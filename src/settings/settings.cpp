@@ -1,7 +1,7 @@
 // settings.cpp - Loads and validates Outpost's JSON configuration (PROTOCOL.md §12).
 // Owns: the table of keys (path, type, range, choices, field), the walk over the parsed
 // document and the cross-key rules. Never: reads the environment, opens sockets or writes
-// files; the only OS access is platform::read_file in load_settings_file.
+// files; load_settings_file reaches the OS only through platform/.
 #include "settings/settings.h"
 
 #include <cjson/cJSON.h>
@@ -247,26 +247,35 @@ std::string position_of(std::string_view text, size_t offset) {
            " (byte " + std::to_string(offset) + ")";
 }
 
+// Where the text has a "\u0000" escape, or npos. cJSON ends strings at a decoded NUL, which
+// would silently shorten a value (a secret, say), so such documents are refused.
+size_t find_escaped_nul(std::string_view text) {
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+        if (text[i] != '\\') continue;
+        if (text.substr(i + 1, 5) == "u0000") return i;
+        ++i; // the escaped character cannot start another escape
+    }
+    return std::string_view::npos;
+}
+
 // ---- The walk over the document
 
 class Parser {
 public:
     Parser(std::string_view source, Settings& out) : source_(source), out_(out) {}
 
+    // Applies every member of `object` (whose path is `prefix`); false at the first error.
     bool walk(const cJSON* object, std::string_view prefix);
     const std::string& error() const { return error_; }
-    bool fail(std::string_view message) {
-        error_ = std::string(source_) + ": " + std::string(message);
-        return false;
-    }
+
+private:
     bool fail_key(std::string_view path, std::string_view detail) {
-        return fail("\"" + std::string(path) + "\": " + std::string(detail));
+        error_ = std::string(source_) + ": \"" + std::string(path) + "\": " + std::string(detail);
+        return false;
     }
     bool fail_got(std::string_view path, std::string_view expected, const cJSON* got) {
         return fail_key(path, std::string(expected) + ", got " + show(got));
     }
-
-private:
     bool apply(const Rule& rule, const cJSON* item, const std::string& path);
     bool apply_object(const Rule& rule, const cJSON* item, const std::string& path);
     bool apply_list(const Rule& rule, const cJSON* item, const std::string& path);
@@ -355,6 +364,25 @@ bool Parser::apply_choice(const Rule& rule, const cJSON* item, const std::string
     return fail_got(path, expected_choices(rule), item);
 }
 
+// Parses the text into a cJSON tree; null with `why` set when it is not acceptable JSON.
+JsonPtr parse_json(std::string_view text, std::string& why) {
+    size_t nul = text.find('\0');
+    if (nul != std::string_view::npos) {
+        why = "invalid JSON at " + position_of(text, nul) + ": NUL byte";
+        return nullptr;
+    }
+    size_t escaped_nul = find_escaped_nul(text);
+    if (escaped_nul != std::string_view::npos) {
+        why = "unsupported JSON at " + position_of(text, escaped_nul) + ": \"\\u0000\" in a string";
+        return nullptr;
+    }
+    std::string copy(text); // cJSON needs the terminating NUL
+    const char* end = nullptr;
+    JsonPtr root(cJSON_ParseWithOpts(copy.c_str(), &end, true));
+    if (!root) why = "invalid JSON near " + position_of(text, end ? static_cast<size_t>(end - copy.c_str()) : 0);
+    return root;
+}
+
 Result<Settings> refuse(Status status, std::string message) {
     return Result<Settings>::fail(status, std::move(message));
 }
@@ -362,29 +390,18 @@ Result<Settings> refuse(Status status, std::string message) {
 } // namespace
 
 Result<Settings> parse_settings(std::string_view json_text, std::string_view source) {
+    std::string where = std::string(source) + ": ";
+    std::string why;
+    JsonPtr root = parse_json(json_text, why);
+    if (!root) return refuse(Status::malformed, where + why);
+    if (!cJSON_IsObject(root.get()))
+        return refuse(Status::invalid_argument, where + "expected a JSON object at the top level, got " + show(root.get()));
     Settings out;
     out.source = std::string(source);
     Parser parser(source, out);
-    size_t nul = json_text.find('\0');
-    if (nul != std::string_view::npos) {
-        (void)parser.fail("invalid JSON at " + position_of(json_text, nul) + ": NUL byte");
-        return refuse(Status::malformed, parser.error());
-    }
-    std::string text(json_text); // cJSON needs the terminating NUL
-    const char* end = nullptr;
-    JsonPtr root(cJSON_ParseWithOpts(text.c_str(), &end, true));
-    if (!root) {
-        size_t offset = end ? static_cast<size_t>(end - text.c_str()) : 0;
-        (void)parser.fail("invalid JSON near " + position_of(json_text, offset));
-        return refuse(Status::malformed, parser.error());
-    }
-    if (!cJSON_IsObject(root.get())) {
-        (void)parser.fail("expected a JSON object at the top level, got " + show(root.get()));
-        return refuse(Status::invalid_argument, parser.error());
-    }
     if (!parser.walk(root.get(), "")) return refuse(Status::invalid_argument, parser.error());
     for (const CrossRule& rule : kCrossRules)
-        if (rule.violated(out)) return refuse(Status::invalid_argument, std::string(source) + ": " + std::string(rule.message));
+        if (rule.violated(out)) return refuse(Status::invalid_argument, where + std::string(rule.message));
     return out;
 }
 

@@ -215,6 +215,10 @@ void SocketLayer::on_ack_packet(net::SessionId id, State& st, const SioPacket& p
         a.fn(a.ctx, SocketId{id, nsp}, a.token, args.get());
         return;
     }
+    if (p.id >= kAppAckBase) {
+        app_.on_app_ack(SocketId{id, nsp}, p.id, args.get());
+        return;
+    }
     // An ack nobody waits for (late, or duplicated): ignored, as Socket.IO does.
 }
 
@@ -311,9 +315,9 @@ void SocketLayer::disconnect(SocketId s, bool close_session) {
     if (close_session || st->connected == 0) transport_.close(s.session, "server disconnect");
 }
 
-pool::FrameRef SocketLayer::encode_event(uint8_t nsp, std::string_view array_json) const {
+pool::FrameRef SocketLayer::encode_event(uint8_t nsp, std::string_view array_json, int64_t ack_id) const {
     std::string text;
-    proto::encode_packet(text, SioPacket{SioType::event, app_.namespace_name(nsp), -1, 0, array_json});
+    proto::encode_packet(text, SioPacket{SioType::event, app_.namespace_name(nsp), ack_id, 0, array_json});
     return pool::FrameRef::text_packet('4', text);
 }
 

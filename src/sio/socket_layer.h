@@ -56,7 +56,13 @@ public:
     virtual void on_connect(SocketId s, const ConnectRequest& req) = 0;
     virtual void on_event(SocketId s, const Event& e) = 0;
     virtual void on_disconnect(SocketId s, std::string_view reason) = 0;
+    // An ACK whose id the layer did not hand out (ids >= kAppAckBase belong to the App: one
+    // pre-encoded broadcast carries the same id to every recipient).
+    virtual void on_app_ack(SocketId, int64_t /*id*/, const cJSON* /*args*/) {}
 };
+
+// Ack ids from this value up are chosen by the App (see encode_event); below, by the layer.
+constexpr int64_t kAppAckBase = int64_t(1) << 32;
 
 struct LayerStats {
     uint64_t sockets_connected = 0;
@@ -95,8 +101,9 @@ public:
     // namespace is left (or always, with `close_session`).
     void disconnect(SocketId s, bool close_session = true);
 
-    // Encodes an event once for many recipients of the same namespace (see send_frame).
-    pool::FrameRef encode_event(uint8_t nsp, std::string_view array_json) const;
+    // Encodes an event once for many recipients of the same namespace (see send_frame); with
+    // `ack_id` >= kAppAckBase every recipient is asked to acknowledge it (App::on_app_ack).
+    pool::FrameRef encode_event(uint8_t nsp, std::string_view array_json, int64_t ack_id = -1) const;
     // Queues a pre-encoded frame; false when the socket is gone or its queue is full.
     bool send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit = false);
 

@@ -21,7 +21,7 @@ async function expectWsRefused(url) {
   const outcome = await withTimeout(
     ws.opened.then(
       () => ({ opened: true }),
-      (e) => ({ opened: false, status: e.status }),
+      (e) => ({ opened: false, status: e.status, why: e.message }),
     ),
     5000,
     `the outcome of ${url}`,
@@ -32,7 +32,15 @@ async function expectWsRefused(url) {
     ws.close();
     assert.fail(`WebSocket ${url} was accepted (first message ${JSON.stringify(first)}); expected HTTP 400`);
   }
-  assert.equal(outcome.status, 400, `WebSocket ${url}: expected the upgrade refused with 400, got ${outcome.status}`);
+  assert.equal(
+    outcome.status,
+    400,
+    `WebSocket ${url}: expected the upgrade refused with HTTP 400 {"code":N}, got ${outcome.status ?? `no HTTP response (${outcome.why}: ${ws.lastError?.message ?? 'closed'})`}`,
+  );
+  if (ws.refusedBody !== undefined) {
+    const body = JSON.parse(ws.refusedBody);
+    assert.equal(typeof body.code, 'number', `400 body: ${ws.refusedBody}`);
+  }
 }
 
 for (const path of ['/engine.io/', '/socket.io/']) {

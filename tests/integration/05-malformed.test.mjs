@@ -1,7 +1,7 @@
 // 05-malformed - hostile and broken input, each on its own connection: it must close only that
 // connection, while well-behaved clients keep getting acks and no session slot leaks.
 
-import { describe, before, after } from 'node:test';
+import { describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './lib/server.mjs';
 import { v4 } from './lib/clients.mjs';
@@ -24,7 +24,7 @@ describe('malformed input (conformance mode, max_payload 1 MB)', () => {
       await once(s, 'connect');
     }
   });
-  after(() => good.forEach((s) => s.close()));
+  srv.beforeStop(() => good.forEach((s) => s.close()));
 
   /** The well-behaved clients still get their acks. */
   async function stillServed() {

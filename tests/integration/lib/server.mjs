@@ -100,6 +100,12 @@ export class OutpostServer {
     this.logText = '';
     this.proc = null;
     this.exit = null;
+    this.stopHooks = [];
+  }
+
+  /** Runs `fn` (e.g. closing long-lived clients) before the final stop. */
+  beforeStop(fn) {
+    this.stopHooks.push(fn);
   }
 
   get url() {
@@ -156,15 +162,19 @@ export class OutpostServer {
   async stop() {
     const proc = this.proc;
     if (!proc || this.exit) return this.exit;
+    const started = Date.now();
+    let killed = false;
     proc.kill('SIGTERM');
     const timer = setTimeout(() => {
       if (!this.exit) {
+        killed = true;
         this.appendLog('=== no exit 5 s after SIGTERM: SIGKILL\n');
         proc.kill('SIGKILL');
       }
     }, STOP_GRACE_MS);
     const status = await this.exited;
     clearTimeout(timer);
+    this.lastStop = { ...status, ms: Date.now() - started, killed };
     return status;
   }
 
@@ -257,6 +267,13 @@ export function useServer(opts) {
     await srv.start();
   });
   after(async () => {
+    for (const fn of srv.stopHooks.splice(0)) {
+      try {
+        await fn();
+      } catch {
+        /* cleanup must not mask the stop */
+      }
+    }
     await srv.stop();
     srv.cleanup();
   });

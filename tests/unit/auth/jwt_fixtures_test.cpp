@@ -115,8 +115,12 @@ TEST_P(Jose, VerifiesAsExpected) {
     ASSERT_EQ(code_of(r), f.expect) << (r.ok() ? "" : r.error().detail);
     if (!r.ok()) return;
     EXPECT_EQ(r->user_id, f.user);
-    if (f.check_admin) EXPECT_EQ(r->admin, f.admin);
-    if (f.rooms >= 0) EXPECT_EQ(r->rooms.size(), static_cast<size_t>(f.rooms));
+    if (f.check_admin) {
+        EXPECT_EQ(r->admin, f.admin);
+    }
+    if (f.rooms >= 0) {
+        EXPECT_EQ(r->rooms.size(), static_cast<size_t>(f.rooms));
+    }
 }
 
 std::string fixture_name(const ::testing::TestParamInfo<Fixture>& info) { return info.param.name; }
@@ -135,6 +139,24 @@ TEST(JoseFixtures, FullClaimsDecoded) {
         return;
     }
     FAIL() << "es256_full missing from fixtures.json";
+}
+
+// The alg-confusion fixture really is HMAC keyed with the PEM text: a server that took the RS256
+// key's bytes as an HS256 secret would accept it. Outpost's RS256 KeySet refuses it by alg.
+TEST(JoseFixtures, ConfusionTokenIsARealAttack) {
+    std::string pem = read_text(data_path("rs256.pub.pem"));
+    pem.pop_back(); // gen.mjs appends one "\n" to the file
+    KeySet naive = KeySet::hs256(pem);
+    int checked = 0;
+    for (const Fixture& f : fixtures().cases) {
+        if (f.name != "confusion_hs256_with_rsa_pem") continue;
+        auto r = verify(f.token, naive, fixtures().now, Policy{});
+        ASSERT_TRUE(r.ok()) << r.error().detail;
+        EXPECT_TRUE(r->admin);
+        EXPECT_EQ(code_of(verify(f.token, key_named("rs256"), fixtures().now, Policy{})), "token_algorithm");
+        ++checked;
+    }
+    EXPECT_EQ(checked, 1);
 }
 
 // Every valid fixture, with one byte of its payload changed, fails the signature check.

@@ -378,6 +378,16 @@ TEST(Settings, EmbeddedNulByteIsInvalidJson) {
     EXPECT_EQ(r.error().message, "config.json: invalid JSON at line 1, column 12 (byte 11): NUL byte");
 }
 
+TEST(Settings, EscapedNulIsRefusedRatherThanCuttingTheString) {
+    auto r = parse(R"({"auth": {"hs256_secret": "abc\u0000def"}})");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status(), Status::malformed);
+    EXPECT_EQ(r.error().message, R"(config.json: unsupported JSON at line 1, column 31 (byte 30): "\u0000" in a string)");
+    auto escaped_backslash = parse(R"({"admin_token": "a\\u0000"})"); // a backslash, then "u0000"
+    ASSERT_TRUE(escaped_backslash.ok()) << error_of(escaped_backslash);
+    EXPECT_EQ(escaped_backslash->admin_token, "a\\u0000");
+}
+
 TEST(Settings, LongOffendingValuesAreShortened) {
     std::string big(500, 'x');
     auto r = parse("{\"port\": \"" + big + "\"}");

@@ -29,6 +29,7 @@ public:
     core::Timers& timers() override { return timers_; }
     int64_t now_ms() const override { return now; }
     const net::EngineStats& stats() const override { return stats_; }
+    void http_reply(uint64_t, const net::HttpResponse&) override {}
 
     void advance(int64_t ms) {
         now += ms;

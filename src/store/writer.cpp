@@ -1,0 +1,481 @@
+// writer.cpp - The writer thread: queue, group commit, completions, fault handling and probe.
+// Retention (prune_step and friends) lives in retention.cpp.
+#include "store/writer.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <exception>
+#include <iterator>
+
+#include "core/log.h"
+
+namespace outpost::store {
+namespace {
+
+constexpr const char* kFindKey =
+    "SELECT id, room, seq, sender, client_id, body, ts FROM messages WHERE sender=?1 AND client_id=?2";
+constexpr const char* kInsertMessage =
+    "INSERT INTO messages(room, seq, sender, client_id, body, ts) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kUpsertRoom =
+    "INSERT INTO rooms(name, latest_seq) VALUES(?1, ?2) "
+    "ON CONFLICT(name) DO UPDATE SET latest_seq = excluded.latest_seq";
+constexpr const char* kInsertMember =
+    "INSERT INTO memberships(room, user, joined_seq) VALUES(?1, ?2, ?3) ON CONFLICT(room, user) DO NOTHING";
+constexpr const char* kDeleteMember = "DELETE FROM memberships WHERE room=?1 AND user=?2";
+constexpr const char* kDeleteCursors = "DELETE FROM cursors WHERE room=?1 AND user=?2";
+constexpr const char* kUpsertCursor =
+    "INSERT INTO cursors(user, device, room, delivered, read) VALUES(?1, ?2, ?3, max(?4, 0), max(?5, 0)) "
+    "ON CONFLICT(user, device, room) DO UPDATE SET delivered = max(delivered, excluded.delivered), "
+    "read = max(read, excluded.read) RETURNING delivered, read";
+constexpr const char* kRoomSeq = "SELECT latest_seq FROM rooms WHERE name=?1";
+constexpr const char* kAllRoomSeqs = "SELECT name, latest_seq FROM rooms";
+constexpr const char* kProbe = "INSERT OR REPLACE INTO probe(id, at) VALUES(1, ?1)";
+
+bool valid(const Op& op) {
+    if (op.room.empty() || op.user.empty()) return false;
+    switch (op.kind) {
+    case OpKind::message: return !op.key.empty() && !op.body.empty();
+    case OpKind::join:
+    case OpKind::leave: return true;
+    case OpKind::cursor: return !op.key.empty() && op.a >= -1 && op.b >= -1;
+    }
+    return false;
+}
+
+int64_t micros_since(Clock::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+}
+
+} // namespace
+
+Writer::Writer(const StoreOptions& opt, std::function<void()> wake) : opt_(opt), wake_(std::move(wake)) {
+    opt_.commit_batch = std::max<int64_t>(1, opt_.commit_batch);
+    opt_.commit_interval_ms = std::max<int64_t>(0, opt_.commit_interval_ms);
+    opt_.probe_interval_ms = std::max<int64_t>(10, opt_.probe_interval_ms);
+    opt_.retention_interval_ms = std::max<int64_t>(10, opt_.retention_interval_ms);
+    health_.commit_latency_buckets_us_counts.assign(kCommitLatencyBoundsUs.size() + 1, 0);
+}
+
+Writer::~Writer() {
+    {
+        std::lock_guard lk(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+Status Writer::start(std::string& error) {
+    int rc = 0;
+    page_size_ = db_.query_int("PRAGMA page_size", rc);
+    if (rc == SQLITE_OK) rc = load_seqs();
+    if (rc != SQLITE_OK) {
+        error = "loading room seqs: " + db_.last_error();
+        return Status::unavailable;
+    }
+    refresh_db_bytes();
+    next_retention_ = Clock::now() + std::chrono::milliseconds(opt_.retention_interval_ms);
+    thread_ = std::thread([this] { run(); });
+    return Status::ok;
+}
+
+void Writer::submit(Op op) {
+    op.at = Clock::now();
+    bool now_ready;
+    {
+        std::lock_guard lk(mu_);
+        queue_.push_back(std::move(op));
+        ++submitted_;
+        now_ready = !health_.writable || queue_.size() == 1 ||
+                    queue_.size() >= static_cast<size_t>(opt_.commit_batch);
+    }
+    if (now_ready) cv_.notify_one();
+}
+
+void Writer::drain(const std::function<void(Completion&&)>& fn) {
+    std::vector<Completion> ready;
+    {
+        std::lock_guard lk(mu_);
+        ready.swap(done_);
+    }
+    for (auto& c : ready) fn(std::move(c));
+}
+
+Health Writer::health() const {
+    std::lock_guard lk(mu_);
+    Health h = health_;
+    h.queue_depth = submitted_ - completed_;
+    return h;
+}
+
+void Writer::flush() {
+    std::unique_lock lk(mu_);
+    uint64_t target = submitted_;
+    flush_target_ = std::max(flush_target_, target);
+    cv_.notify_one();
+    cv_done_.wait(lk, [&] { return completed_ >= target; });
+}
+
+uint64_t Writer::prune_now() {
+    std::unique_lock lk(mu_);
+    uint64_t ticket = ++prune_requests_;
+    cv_.notify_one();
+    cv_done_.wait(lk, [&] { return prune_done_ >= ticket; });
+    return prune_last_;
+}
+
+int64_t Writer::latest_seq(std::string_view room) const {
+    std::lock_guard lk(mu_);
+    auto it = committed_.find(room);
+    return it == committed_.end() ? 0 : it->second;
+}
+
+void Writer::run() {
+    for (;;) {
+        std::vector<Op> batch;
+        Work w = wait_for_work(batch);
+        try {
+            switch (w) {
+            case Work::exit: return;
+            case Work::batch: process_batch(batch); break;
+            case Work::probe: probe(); break;
+            case Work::retention: {
+                int64_t n = prune_step();
+                std::lock_guard lk(mu_);
+                next_retention_ = Clock::now() + (n >= kPruneBatch ? std::chrono::milliseconds(0)
+                                                           : std::chrono::milliseconds(opt_.retention_interval_ms));
+                break;
+            }
+            case Work::prune_all: {
+                uint64_t total = 0;
+                for (int64_t n = prune_step(); n > 0; n = prune_step()) total += static_cast<uint64_t>(n);
+                std::lock_guard lk(mu_);
+                prune_last_ = total;
+                prune_done_ = prune_requests_;
+                cv_done_.notify_all();
+                break;
+            }
+            }
+        } catch (const std::exception& e) {
+            OUTPOST_LOG(error, "store_writer_exception", "what=\"%s\"", e.what());
+            rollback();
+            std::vector<Completion> out;
+            fail_batch(batch, out, "internal error in the storage writer");
+            publish(std::move(out));
+        }
+    }
+}
+
+Writer::Work Writer::wait_for_work(std::vector<Op>& batch) {
+    std::unique_lock lk(mu_);
+    for (;;) {
+        auto now = Clock::now();
+        if (!queue_.empty()) {
+            auto due = queue_.front().at + std::chrono::milliseconds(opt_.commit_interval_ms);
+            bool ready = stop_ || !health_.writable || now >= due ||
+                         queue_.size() >= static_cast<size_t>(opt_.commit_batch) || flush_target_ > completed_;
+            if (!ready) {
+                cv_.wait_until(lk, due);
+                continue;
+            }
+            size_t n = std::min(queue_.size(), static_cast<size_t>(opt_.commit_batch));
+            batch.reserve(n);
+            for (size_t i = 0; i < n; ++i) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            return Work::batch;
+        }
+        if (stop_) return Work::exit;
+        if (!health_.writable) {
+            if (prune_done_ < prune_requests_) {
+                prune_last_ = 0;
+                prune_done_ = prune_requests_;
+                cv_done_.notify_all();
+            }
+            if (now >= next_probe_) return Work::probe;
+            cv_.wait_until(lk, next_probe_);
+            continue;
+        }
+        if (prune_done_ < prune_requests_) return Work::prune_all;
+        if (now >= next_retention_) return Work::retention;
+        cv_.wait_until(lk, next_retention_);
+    }
+}
+
+// ---- One batch: a single transaction; completions only after COMMIT returned.
+
+void Writer::process_batch(std::vector<Op>& batch) {
+    std::vector<Completion> out(batch.size());
+    bool writable;
+    std::string reason;
+    {
+        std::lock_guard lk(mu_);
+        writable = health_.writable;
+        reason = health_.reason;
+    }
+    if (!writable) {
+        fail_batch(batch, out, reason);
+        publish(std::move(out));
+        return;
+    }
+    auto t0 = Clock::now();
+    SeqMap undo; // rooms touched -> their seq before this batch
+    int rc = db_.exec("BEGIN IMMEDIATE");
+    for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) rc = apply(batch[i], out[i], undo);
+    if (rc == SQLITE_OK) rc = store_room_seqs(undo);
+    if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
+    if (rc != SQLITE_OK) {
+        std::string detail = db_.last_error();
+        rollback();
+        restore_seqs(undo);
+        note_fault(rc, detail);
+        std::lock_guard lk(mu_);
+        reason = health_.writable ? fault_reason(Fault::none, rc, detail) : health_.reason;
+        ++health_.failed_commits;
+    }
+    if (rc != SQLITE_OK) fail_batch(batch, out, reason);
+    else note_commit(micros_since(t0), undo);
+    publish(std::move(out));
+}
+
+// Every valid write of the batch completes unavailable; invalid ones keep their own answer.
+void Writer::fail_batch(const std::vector<Op>& batch, std::vector<Completion>& out, const std::string& reason) {
+    out.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+        Completion& c = out[i];
+        c.token = batch[i].token;
+        c.kind = batch[i].kind;
+        if (c.status == Status::invalid_argument) continue;
+        if (!valid(batch[i])) {
+            c.status = Status::invalid_argument;
+            c.error = "empty name or out-of-range value";
+            continue;
+        }
+        Message keep;
+        keep.room = batch[i].room;
+        keep.sender = batch[i].user;
+        c.message = std::move(keep);
+        c.cursor = Cursor{};
+        c.duplicate = false;
+        c.status = Status::unavailable;
+        c.error = reason;
+    }
+}
+
+int Writer::apply(Op& op, Completion& c, SeqMap& undo) {
+    c.token = op.token;
+    c.kind = op.kind;
+    c.message.room = op.room;
+    c.message.sender = op.user;
+    if (!valid(op)) {
+        c.status = Status::invalid_argument;
+        c.error = "empty name or out-of-range value";
+        return SQLITE_OK;
+    }
+    switch (op.kind) {
+    case OpKind::message: return apply_message(op, c, undo);
+    case OpKind::join: return apply_join(op, c, undo);
+    case OpKind::leave: return apply_leave(op, c);
+    case OpKind::cursor: return apply_cursor(op, c);
+    }
+    return SQLITE_MISUSE;
+}
+
+// The current seq of a room inside this batch, remembering its value before the batch.
+static int64_t& seq_slot(SeqMap& seqs, SeqMap& undo, const std::string& room) {
+    auto [it, fresh] = seqs.try_emplace(room, 0);
+    undo.try_emplace(room, it->second);
+    (void)fresh;
+    return it->second;
+}
+
+int Writer::apply_message(Op& op, Completion& c, SeqMap& undo) {
+    Stmt* find = db_.cached(kFindKey);
+    if (!find) return db_.last_rc();
+    {
+        Query q(*find);
+        q.bind(1, op.user).bind(2, op.key);
+        if (q.step()) {
+            c.message = Message{q.int64(0), q.text(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.int64(6)};
+            c.duplicate = true;
+            return SQLITE_OK;
+        }
+        if (q.rc() != SQLITE_DONE) return q.rc();
+    }
+    Stmt* ins = db_.cached(kInsertMessage);
+    if (!ins) return db_.last_rc();
+    int64_t& slot = seq_slot(seqs_, undo, op.room);
+    Query q(*ins);
+    q.bind(1, op.room).bind(2, slot + 1).bind(3, op.user).bind(4, op.key).bind(5, op.body).bind(6, op.a);
+    q.step();
+    if (q.rc() != SQLITE_DONE) return q.rc();
+    ++slot;
+    c.message = Message{db_.last_insert_id(), std::move(op.room), slot, std::move(op.user), std::move(op.key),
+                        std::move(op.body), op.a};
+    return SQLITE_OK;
+}
+
+int Writer::apply_join(Op& op, Completion& c, SeqMap& undo) {
+    Stmt* s = db_.cached(kInsertMember);
+    if (!s) return db_.last_rc();
+    int64_t seq = seq_slot(seqs_, undo, op.room); // also makes sure the room row exists
+    Query q(*s);
+    q.bind(1, op.room).bind(2, op.user).bind(3, seq);
+    q.step();
+    if (q.rc() != SQLITE_DONE) return q.rc();
+    c.duplicate = db_.changes() == 0;
+    c.message.seq = seq;
+    return SQLITE_OK;
+}
+
+int Writer::apply_leave(Op& op, Completion& c) {
+    Stmt* del = db_.cached(kDeleteMember);
+    Stmt* cur = db_.cached(kDeleteCursors);
+    if (!del || !cur) return db_.last_rc();
+    {
+        Query q(*del);
+        q.bind(1, op.room).bind(2, op.user);
+        q.step();
+        if (q.rc() != SQLITE_DONE) return q.rc();
+        c.duplicate = db_.changes() == 0;
+    }
+    Query q(*cur);
+    q.bind(1, op.room).bind(2, op.user);
+    q.step();
+    return q.rc() == SQLITE_DONE ? SQLITE_OK : q.rc();
+}
+
+int Writer::apply_cursor(Op& op, Completion& c) {
+    Stmt* s = db_.cached(kUpsertCursor);
+    if (!s) return db_.last_rc();
+    Query q(*s);
+    q.bind(1, op.user).bind(2, op.key).bind(3, op.room).bind(4, op.a).bind(5, op.b);
+    if (!q.step()) return q.rc() == SQLITE_DONE ? SQLITE_INTERNAL : q.rc();
+    c.cursor = Cursor{op.user, op.key, op.room, q.int64(0), q.int64(1)};
+    while (q.step()) {
+    }
+    return q.rc() == SQLITE_DONE ? SQLITE_OK : q.rc();
+}
+
+int Writer::store_room_seqs(const SeqMap& touched) {
+    Stmt* s = db_.cached(kUpsertRoom);
+    if (!s) return db_.last_rc();
+    for (const auto& [room, before] : touched) {
+        Query q(*s);
+        q.bind(1, room).bind(2, seqs_[room]);
+        q.step();
+        if (q.rc() != SQLITE_DONE) return q.rc();
+    }
+    return SQLITE_OK;
+}
+
+// After a failed batch: what the database holds wins (a COMMIT that reported an I/O error may
+// still have reached the disk); the pre-batch value when even that read fails.
+void Writer::restore_seqs(const SeqMap& undo) {
+    Stmt* s = db_.cached(kRoomSeq);
+    for (const auto& [room, before] : undo) {
+        int64_t value = before;
+        if (s) {
+            Query q(*s);
+            q.bind(1, room);
+            if (q.step()) value = q.int64(0);
+            else if (q.rc() == SQLITE_DONE) value = 0;
+        }
+        seqs_[room] = value;
+        std::lock_guard lk(mu_);
+        if (value > 0) committed_[room] = value;
+    }
+}
+
+int Writer::load_seqs() {
+    Stmt* s = db_.cached(kAllRoomSeqs);
+    if (!s) return db_.last_rc();
+    SeqMap loaded;
+    Query q(*s);
+    while (q.step()) loaded[q.text(0)] = q.int64(1);
+    if (q.rc() != SQLITE_DONE) return q.rc();
+    seqs_ = loaded;
+    std::lock_guard lk(mu_);
+    committed_ = std::move(loaded);
+    return SQLITE_OK;
+}
+
+void Writer::publish(std::vector<Completion>&& out) {
+    if (out.empty()) return;
+    {
+        std::lock_guard lk(mu_);
+        completed_ += out.size();
+        if (done_.empty()) done_ = std::move(out);
+        else std::move(out.begin(), out.end(), std::back_inserter(done_));
+    }
+    cv_done_.notify_all();
+    if (wake_) wake_();
+}
+
+void Writer::note_commit(int64_t micros, const SeqMap& touched) {
+    refresh_db_bytes();
+    std::lock_guard lk(mu_);
+    for (const auto& [room, before] : touched) committed_[room] = seqs_[room];
+    ++health_.commits;
+    size_t b = 0;
+    while (b < kCommitLatencyBoundsUs.size() && static_cast<uint64_t>(micros) > kCommitLatencyBoundsUs[b]) ++b;
+    ++health_.commit_latency_buckets_us_counts[b];
+}
+
+void Writer::note_fault(int rc, const std::string& detail) {
+    Fault f = fault_of(rc);
+    if (f == Fault::none) {
+        OUTPOST_LOG(warn, "store_batch_failed", "rc=%d error=\"%s\"", rc, detail.c_str());
+        return;
+    }
+    std::string reason = fault_reason(f, rc, detail);
+    std::lock_guard lk(mu_);
+    if (health_.writable) OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\"", reason.c_str());
+    health_.writable = false;
+    health_.reason = reason;
+    next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+}
+
+// While unwritable: a tiny write transaction; success flips the store back to writable.
+void Writer::probe() {
+    Stmt* s = nullptr;
+    int rc = db_.exec("BEGIN IMMEDIATE");
+    if (rc == SQLITE_OK) {
+        s = db_.cached(kProbe);
+        rc = s ? SQLITE_OK : db_.last_rc();
+    }
+    if (rc == SQLITE_OK) {
+        Query q(*s);
+        q.bind(1, static_cast<int64_t>(Clock::now().time_since_epoch().count()));
+        q.step();
+        rc = q.rc() == SQLITE_DONE ? SQLITE_OK : q.rc();
+    }
+    if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
+    if (rc != SQLITE_OK) rollback();
+    if (rc == SQLITE_OK) rc = load_seqs();
+    if (rc == SQLITE_OK) refresh_db_bytes();
+    std::lock_guard lk(mu_);
+    if (rc != SQLITE_OK) {
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+        return;
+    }
+    health_.writable = true;
+    health_.reason.clear();
+    OUTPOST_LOG(info, "store_writable", "after=probe");
+}
+
+void Writer::rollback() {
+    if (db_.in_transaction()) (void)db_.exec("ROLLBACK");
+}
+
+void Writer::refresh_db_bytes() {
+    int rc = 0;
+    int64_t pages = db_.query_int("PRAGMA page_count", rc);
+    if (rc != SQLITE_OK) return;
+    std::lock_guard lk(mu_);
+    health_.db_bytes = pages * page_size_;
+}
+
+} // namespace outpost::store

@@ -1,0 +1,107 @@
+// writer.h - The store's writer thread: a queue of writes committed in groups, completions queued
+// back in submission order, idle-time retention, and fault detection with a recovery probe.
+// Owns: the write connection, the per-room next seq, the health counters. Never: lets an exception
+// or a sqlite3 handle cross to another thread, or completes a write ok before its COMMIT returned.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "store/sqlite_db.h"
+#include "store/store.h"
+
+namespace outpost::store {
+
+using Clock = std::chrono::steady_clock;
+
+inline constexpr int64_t kPruneBatch = 500; // rows per retention transaction
+
+// One queued write. Field use by kind: message (room, user=sender, key=client_id, body, a=ts);
+// join/leave (room, user); cursor (room, user, key=device, a=delivered, b=read).
+struct Op {
+    OpKind kind = OpKind::message;
+    uint64_t token = 0;
+    std::string room, user, key, body;
+    int64_t a = 0, b = 0;
+    Clock::time_point at;
+};
+
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using SeqMap = std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>;
+
+class Writer {
+public:
+    Writer(const StoreOptions& opt, std::function<void()> wake);
+    ~Writer(); // commits what is queued, then stops the thread
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+    Db& db() { return db_; }
+    // Loads the per-room seqs and the health baseline, then starts the thread.
+    Status start(std::string& error);
+
+    void submit(Op op);
+    void drain(const std::function<void(Completion&&)>& fn);
+    Health health() const;
+    void flush();
+    uint64_t prune_now();
+    int64_t latest_seq(std::string_view room) const;
+
+private:
+    enum class Work : uint8_t { batch, probe, retention, prune_all, exit };
+
+    void run();
+    Work wait_for_work(std::vector<Op>& batch);
+    void process_batch(std::vector<Op>& batch);
+    void fail_batch(const std::vector<Op>& batch, std::vector<Completion>& out, const std::string& reason);
+    int apply(Op& op, Completion& c, SeqMap& undo);
+    int apply_message(Op& op, Completion& c, SeqMap& undo);
+    int apply_join(Op& op, Completion& c, SeqMap& undo);
+    int apply_leave(Op& op, Completion& c);
+    int apply_cursor(Op& op, Completion& c);
+    int store_room_seqs(const SeqMap& touched);
+    void restore_seqs(const SeqMap& undo);
+    int load_seqs();
+    void publish(std::vector<Completion>&& out);
+    void note_commit(int64_t micros, const SeqMap& touched);
+    void note_fault(int rc, const std::string& detail);
+    void probe();
+    int64_t prune_step();     // rows pruned, -1 on error
+    int prune_rows(const char* select_sql, int64_t arg, bool has_arg, int64_t& pruned, int64_t& unconfirmed);
+    int64_t used_bytes(int& rc);
+    void refresh_db_bytes();
+    void rollback();
+
+    StoreOptions opt_;
+    std::function<void()> wake_;
+    Db db_;
+    SeqMap seqs_;             // writer thread only: latest seq including the open transaction
+    int64_t page_size_ = 4096;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;      // wakes the writer
+    std::condition_variable cv_done_; // wakes flush() / prune_now()
+    std::deque<Op> queue_;
+    std::vector<Completion> done_;
+    SeqMap committed_;
+    Health health_;
+    uint64_t submitted_ = 0, completed_ = 0, flush_target_ = 0;
+    uint64_t prune_requests_ = 0, prune_done_ = 0, prune_last_ = 0;
+    bool stop_ = false;
+    Clock::time_point next_probe_{}, next_retention_{};
+    std::thread thread_;
+};
+
+} // namespace outpost::store
