@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <cstring>
 #include <memory>
 
 #include "auth/jwt.h"
@@ -128,6 +129,33 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     return error(404, "not_found", "no such endpoint");
 }
 
+// POST /api/rooms/<room>/messages: `{body, clientId?}` stored as user "system" through the same
+// path as message:send; answered once committed.
+net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, uint64_t reply_token) {
+    if (!hub::is_room_name(room)) return error(400, "invalid_payload", "room: expected 1-100 chars of [A-Za-z0-9_.:@-]");
+    const cJSON* body = b ? cJSON_GetObjectItemCaseSensitive(b, "body") : nullptr;
+    if (!body) return error(400, "invalid_payload", "body: required");
+    for (const cJSON* m = b->child; m; m = m->next)
+        if (std::string_view(m->string) != "body" && std::string_view(m->string) != "clientId")
+            return json(400, std::string("{\"code\":\"invalid_payload\",\"message\":\"") + m->string + ": unknown field\"}");
+    std::unique_ptr<char, void (*)(void*)> text(cJSON_PrintUnformatted(body), cJSON_free);
+    if (!text || int64_t(std::strlen(text.get())) > settings_.limits.max_body)
+        return error(413, "payload_too_large", "body: over limits.max_body");
+    const cJSON* cid = cJSON_GetObjectItemCaseSensitive(b, "clientId");
+    std::string client_id;
+    if (cid) {
+        if (!cJSON_IsString(cid) || !hub::is_client_id(cid->valuestring))
+            return error(400, "invalid_payload", "clientId: expected 1-64 printable ASCII chars");
+        client_id = cid->valuestring;
+    } else {
+        client_id = "http-" + std::to_string(platform::wall_ms()) + "-" + std::to_string(++published_);
+    }
+    src_.hub->publish(room, text.get(), client_id, reply_token);
+    net::HttpResponse r;
+    r.deferred = true;
+    return r;
+}
+
 // POST /api/broadcast and /api/users/<id>/disconnect (PROTOCOL.md §10).
 net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
     int status = 0;
@@ -147,6 +175,10 @@ net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
         src_.hub->broadcast_maintenance(message);
         return json(200, "{\"ok\":true}");
     }
+    constexpr std::string_view kRooms = "/api/rooms/", kMessages = "/messages";
+    if (req.path.rfind(kRooms, 0) == 0 && req.path.size() > kRooms.size() + kMessages.size() &&
+        req.path.substr(req.path.size() - kMessages.size()) == kMessages)
+        return publish(req.path.substr(kRooms.size(), req.path.size() - kRooms.size() - kMessages.size()), b, req.reply_token);
     constexpr std::string_view kUsers = "/api/users/", kDisconnect = "/disconnect";
     if (req.path.rfind(kUsers, 0) == 0 && req.path.size() > kUsers.size() + kDisconnect.size() &&
         req.path.substr(req.path.size() - kDisconnect.size()) == kDisconnect) {

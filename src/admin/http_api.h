@@ -11,6 +11,8 @@
 #include "settings/settings.h"
 #include "sio/socket_layer.h"
 
+struct cJSON;
+
 namespace outpost::hub {
 class Hub;
 }
@@ -38,12 +40,14 @@ public:
 private:
     bool is_admin(std::string_view authorization, int& status) const;
     net::HttpResponse admin_post(const net::HttpRequest& req);
+    net::HttpResponse publish(std::string_view room, const cJSON* body, uint64_t reply_token);
 
     settings::Settings settings_;
     Sources src_;
     const auth::KeySet* keys_ = nullptr;
     int64_t started_ms_;
     bool draining_ = false;
+    uint64_t published_ = 0;
 };
 
 } // namespace outpost::admin
