@@ -205,6 +205,50 @@ std::optional<auth::KeySet> load_keys_logged(const settings::Settings& s) {
     return std::move(keys).value();
 }
 
+// SIGHUP: a new configuration, keys and limits without dropping a socket. An invalid file is
+// refused with a log line and everything stays as it was.
+void reload(const std::string& path, settings::Settings& current, net::Server& server, hub::Hub& hub, admin::HttpApi& api,
+            std::optional<auth::KeySet>& keys) {
+    platform::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(platform::monotonic_us()));
+    Result<settings::Settings> next = load(path);
+    if (!next.ok()) {
+        OUTPOST_LOG(error, "reload_refused", "error=\"%s\"", next.error().message.c_str());
+        platform::notify("READY=1");
+        return;
+    }
+    const settings::Settings& n = *next;
+    if (n.host != current.host || n.port != current.port || n.max_connections != current.max_connections ||
+        n.data_dir != current.data_dir || n.conformance != current.conformance || !(n.tls == current.tls))
+        OUTPOST_LOG(warn, "reload_partial", "detail=\"host, port, max_connections, data_dir, conformance and tls need a restart\"");
+    if (!current.conformance) {
+        std::optional<auth::KeySet> nk = load_keys_logged(n);
+        if (!nk) {
+            OUTPOST_LOG(error, "reload_refused", "error=\"keys could not be loaded; keeping the old configuration\"");
+            platform::notify("READY=1");
+            return;
+        }
+        keys = std::move(nk);
+        hub.set_keys(&*keys);
+        api.set_keys(&*keys);
+    }
+    core::LogLevel level = core::LogLevel::info;
+    core::log_level_from_name(n.log_level, level);
+    core::log_set_level(level);
+    settings::Settings applied = n;
+    applied.host = current.host;
+    applied.port = current.port;
+    applied.max_connections = current.max_connections;
+    applied.data_dir = current.data_dir;
+    applied.conformance = current.conformance;
+    applied.tls = current.tls;
+    server.update_options(server_options(applied));
+    hub.set_settings(applied);
+    api.set_settings(applied);
+    current = applied;
+    OUTPOST_LOG(info, "reloaded", "config=%s", path.empty() ? "<embedded defaults>" : path.c_str());
+    platform::notify("READY=1");
+}
+
 int cmd_run(const Args& a) {
     Result<settings::Settings> loaded = load(a.config);
     if (!loaded.ok()) {
@@ -272,37 +316,38 @@ int cmd_run(const Args& a) {
                 s.data_dir.c_str(), (long long)(platform::monotonic_ms() - started), core::kVersion);
     platform::notify("READY=1\nSTATUS=serving");
 
+    // systemd's watchdog: WATCHDOG=1 at half of WATCHDOG_USEC, from the loop itself, so a stuck
+    // loop is noticed.
+    struct Watchdog {
+        net::Server* server;
+        int64_t every_ms;
+        static void tick(void* ctx, uint64_t, int64_t now) {
+            auto* w = static_cast<Watchdog*>(ctx);
+            platform::notify("WATCHDOG=1");
+            w->server->timers().schedule(now + w->every_ms, tick, ctx, 0);
+        }
+    } watchdog{server.get(), platform::watchdog_interval_ms()};
+    if (watchdog.every_ms > 0) server->timers().schedule(platform::monotonic_ms() + watchdog.every_ms, Watchdog::tick, &watchdog, 0);
+
     for (;;) {
         server->run_once();
         hub.on_store_ready();
         platform::Signal sig = platform::take_signal();
         if (sig == platform::Signal::terminate || sig == platform::Signal::interrupt) break;
-        if (sig == platform::Signal::reload) {
-            platform::notify("RELOADING=1");
-            Result<settings::Settings> next = load(a.config);
-            if (!next.ok()) {
-                OUTPOST_LOG(error, "reload_refused", "error=\"%s\"", next.error().message.c_str());
-            } else if (!s.conformance) {
-                std::optional<auth::KeySet> nk = load_keys_logged(*next);
-                if (nk) {
-                    keys = std::move(nk);
-                    hub.set_keys(&*keys);
-                    api.set_keys(&*keys);
-                }
-                hub.set_settings(*next);
-                api.set_settings(*next);
-                OUTPOST_LOG(info, "reloaded", "config=%s", a.config.empty() ? "<embedded defaults>" : a.config.c_str());
-            }
-            platform::notify("READY=1");
-        }
+        if (sig == platform::Signal::reload) reload(a.config, s, *server, hub, api, keys);
     }
     platform::notify("STOPPING=1");
-    OUTPOST_LOG(info, "shutting_down", "sessions=%llu", (unsigned long long)server->stats().sessions_open);
+    OUTPOST_LOG(info, "shutting_down", "sessions=%llu timeout_ms=%lld", (unsigned long long)server->stats().sessions_open,
+                (long long)s.shutdown_timeout_ms);
     api.set_draining(true);
     server->set_draining(true);
+    if (!s.conformance) hub.broadcast_maintenance("server shutting down");
     server->shutdown(platform::monotonic_ms() + s.shutdown_timeout_ms);
-    if (db) db->flush();
     g_wake_target = nullptr;
+    if (db) {
+        db->flush();
+        hub.on_store_ready();
+    }
     OUTPOST_LOG(info, "stopped", "uptime_s=%lld", (long long)((platform::monotonic_ms() - started) / 1000));
     return 0;
 }

@@ -152,6 +152,17 @@ public:
     bool run_once() override;
     void wake() override { if (ctx_) lws_cancel_service(ctx_); }
     void set_draining(bool d) override { draining_ = d; }
+    void update_options(const ServerOptions& o) override {
+        opt_.ping_interval_ms = o.ping_interval_ms;
+        opt_.ping_timeout_ms = o.ping_timeout_ms;
+        opt_.max_payload = o.max_payload;
+        opt_.allow_eio3 = o.allow_eio3;
+        opt_.cors_origins = o.cors_origins;
+        opt_.max_send_queue_bytes = o.max_send_queue_bytes;
+        opt_.connect_per_ip_burst = o.connect_per_ip_burst;
+        opt_.connect_per_ip_per_ms = o.connect_per_ip_per_ms;
+        ip_buckets_.clear();
+    }
     void shutdown(int64_t deadline_ms) override;
 
     // ---- Transport

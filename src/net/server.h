@@ -47,6 +47,9 @@ public:
     virtual void wake() = 0;
     // Stop accepting new sessions (handshakes get 503) while existing ones drain.
     virtual void set_draining(bool draining) = 0;
+    // Applies new limits to live sessions (SIGHUP): heartbeat, max_payload, CORS, send-queue and
+    // per-address limits. host, port, max_connections and TLS files need a restart.
+    virtual void update_options(const ServerOptions& options) = 0;
     // Closes every session (close code 1001) and returns once all are gone or `deadline_ms`
     // passes; then destroys the context.
     virtual void shutdown(int64_t deadline_ms) = 0;

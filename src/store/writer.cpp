@@ -312,8 +312,8 @@ int Writer::apply_message(Op& op, Completion& c, SeqMap& undo) {
     q.step();
     if (q.rc() != SQLITE_DONE) return q.rc();
     ++slot;
-    c.message = Message{db_.last_insert_id(), std::move(op.room), slot, std::move(op.user), std::move(op.key),
-                        std::move(op.body), op.a};
+    // copies: a failed batch still needs its ops to answer
+    c.message = Message{db_.last_insert_id(), op.room, slot, op.user, op.key, op.body, op.a};
     return SQLITE_OK;
 }
 

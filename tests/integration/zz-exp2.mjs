@@ -16,4 +16,4 @@ await new Promise((r) => setTimeout(r, 5000));
 console.log({ N, connected: socks.filter((s) => s.connected).length, lost: lost.slice(0, 5) });
 socks.forEach((s) => s.close());
 await srv.stop();
-console.log(srv.logText.split('\n').filter((l) => /warn|error/i.test(l)).slice(0, 20).join('\n'));
+const L = srv.logText.split('\n'); console.log(L.length, L.filter((l) => !/debug.*(ping|pong)/.test(l)).slice(0, 40).join('\n'));

@@ -75,12 +75,14 @@ ensure_arm64_sysroot() {
   return "$rc"
 }
 
-# configure BUILD_DIR CMAKE_ARGS...: first configure picks Ninja; later ones keep the cache.
+# configure BUILD_DIR CMAKE_ARGS...: configures with Ninja unless BUILD_DIR was last configured
+# with the same arguments (cmake --build re-runs CMake itself when a CMakeLists.txt changes).
 configure() {
   local dir=$1; shift
-  if [ -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$OUTPOST_ROOT" -B "$dir" "$@" >/dev/null
-  else
-    cmake -S "$OUTPOST_ROOT" -B "$dir" -G Ninja "$@"
-  fi
+  local args="$*"
+  [ -f "$dir/CMakeCache.txt" ] && [ "$(cat "$dir/.outpost-configure-args" 2>/dev/null)" = "$args" ] && return 0
+  local generator=(-G Ninja)
+  [ -f "$dir/CMakeCache.txt" ] && generator=()
+  cmake -S "$OUTPOST_ROOT" -B "$dir" "${generator[@]}" "$@" || return 1
+  echo "$args" >"$dir/.outpost-configure-args"
 }

@@ -119,6 +119,33 @@ TEST(StoreFault, DiskFullFailsUnavailableThenRecoversWithoutGaps) {
     EXPECT_EQ(sql_text(db, "SELECT max(seq) FROM messages"), std::to_string(last_ok));
 }
 
+TEST(StoreFault, ReadOnlyRemountFailsUnavailableThenRecovers) {
+    TinyFs fs("size=4m");
+    if (!fs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << platform::last_error();
+    const std::string db = fs.mnt + "/outpost.db";
+    auto s = open_store(test_options(db));
+    ASSERT_TRUE(s);
+    s->submit_message(1, "r", "u", "k1", "1", 1);
+    ASSERT_EQ(settle(*s).at(0).status, Status::ok);
+    if (mount(nullptr, fs.mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+        GTEST_SKIP() << "cannot remount read-only: " << platform::last_error();
+    s->submit_message(2, "r", "u", "k2", "1", 1);
+    auto done = settle(*s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status, Status::unavailable);
+    Health h = s->health();
+    EXPECT_FALSE(h.writable);
+    EXPECT_FALSE(h.reason.empty());
+    std::printf("[ fault    ] read-only remount reported as: %s\n", h.reason.c_str());
+    ASSERT_EQ(mount(nullptr, fs.mnt.c_str(), nullptr, MS_REMOUNT, nullptr), 0) << platform::last_error();
+    ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
+    s->submit_message(3, "r", "u", "k2", "1", 1);
+    done = settle(*s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status, Status::ok);
+    EXPECT_EQ(done[0].message.seq, 2);
+}
+
 struct CorruptCase {
     const char* name;
     int64_t offset; // where garbage goes; -1: everything after the first page
