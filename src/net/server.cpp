@@ -1011,7 +1011,10 @@ int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s) {
             c->probe_reply = true;
             s.upgrading = true;
             lws_callback_on_writable(wsi);
-            if (s.poll_wsi) lws_callback_on_writable(s.poll_wsi); // ends the pending poll with a noop
+            // The polling side is ended with a noop. v4: answered to the pending (or next) poll
+            // only. v3 (engine.io 3.x): queued, so without a poll it reaches the WebSocket after "5".
+            if (s.eio == 3 && !s.poll_wsi) push(s, FrameRef::text_packet('6', {}));
+            if (s.poll_wsi) lws_callback_on_writable(s.poll_wsi);
             return 0;
         }
         if (p.type == EioType::upgrade && s.upgrading) {
