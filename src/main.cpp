@@ -242,6 +242,8 @@ void reload(const std::string& path, settings::Settings& current, net::Server& s
     applied.conformance = current.conformance;
     applied.tls = current.tls;
     server.update_options(server_options(applied));
+    std::string tls_error;
+    if (!server.reload_tls(tls_error)) OUTPOST_LOG(error, "tls_reload_failed", "error=\"%s\"", tls_error.c_str());
     hub.set_settings(applied);
     api.set_settings(applied);
     current = applied;

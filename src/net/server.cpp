@@ -7,6 +7,7 @@
 
 #include <libwebsockets.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -152,6 +153,19 @@ public:
     bool run_once() override;
     void wake() override { if (ctx_) lws_cancel_service(ctx_); }
     void set_draining(bool d) override { draining_ = d; }
+    bool reload_tls(std::string& error) override {
+        if (opt_.tls_cert_file.empty()) return true;
+        std::string cert, key;
+        if (!platform::read_file(opt_.tls_cert_file, cert, 1 << 20) || !platform::read_file(opt_.tls_key_file, key, 1 << 20)) {
+            error = "cannot read " + opt_.tls_cert_file + " or " + opt_.tls_key_file + ": " + platform::last_error();
+            return false;
+        }
+        int rc = lws_tls_cert_updated(ctx_, opt_.tls_cert_file.c_str(), opt_.tls_key_file.c_str(), cert.data(), cert.size(),
+                                      key.data(), key.size());
+        std::fill(key.begin(), key.end(), '\0');
+        if (rc) error = "the TLS library refused the new certificate or key";
+        return rc == 0;
+    }
     void update_options(const ServerOptions& o) override {
         opt_.ping_interval_ms = o.ping_interval_ms;
         opt_.ping_timeout_ms = o.ping_timeout_ms;

@@ -50,6 +50,9 @@ public:
     // Applies new limits to live sessions (SIGHUP): heartbeat, max_payload, CORS, send-queue and
     // per-address limits. host, port, max_connections and TLS files need a restart.
     virtual void update_options(const ServerOptions& options) = 0;
+    // Re-reads the TLS certificate and key files (same paths) for new handshakes; live
+    // connections keep theirs. False with `error` set when the files cannot be used.
+    virtual bool reload_tls(std::string& error) = 0;
     // Closes every session (close code 1001) and returns once all are gone or `deadline_ms`
     // passes; then destroys the context.
     virtual void shutdown(int64_t deadline_ms) = 0;

@@ -180,9 +180,6 @@ public:
         settings.rate_limits.message = {1000, 1000};
         settings.rate_limits.default_ = {1000, 1000};
     }
-    ~Rig() {
-        if (hub) hub->attach(nullptr, nullptr), (void)0;
-    }
 
     // Builds the hub and the layer from `settings` (call once, after adjusting settings).
     void start(store::Store* st = nullptr) {

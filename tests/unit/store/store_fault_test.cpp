@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "platform/platform.h"
+#include "store/sqlite_db.h"
 #include "store_test_util.h"
 
 namespace outpost::store::test {
@@ -119,31 +120,28 @@ TEST(StoreFault, DiskFullFailsUnavailableThenRecoversWithoutGaps) {
     EXPECT_EQ(sql_text(db, "SELECT max(seq) FROM messages"), std::to_string(last_ok));
 }
 
-TEST(StoreFault, ReadOnlyRemountFailsUnavailableThenRecovers) {
-    TinyFs fs("size=4m");
-    if (!fs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << platform::last_error();
-    const std::string db = fs.mnt + "/outpost.db";
-    auto s = open_store(test_options(db));
-    ASSERT_TRUE(s);
-    s->submit_message(1, "r", "u", "k1", "1", 1);
-    ASSERT_EQ(settle(*s).at(0).status, Status::ok);
-    if (mount(nullptr, fs.mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0)
-        GTEST_SKIP() << "cannot remount read-only: " << platform::last_error();
-    s->submit_message(2, "r", "u", "k2", "1", 1);
-    auto done = settle(*s);
-    ASSERT_EQ(done.size(), 1u);
-    EXPECT_EQ(done[0].status, Status::unavailable);
-    Health h = s->health();
-    EXPECT_FALSE(h.writable);
-    EXPECT_FALSE(h.reason.empty());
-    std::printf("[ fault    ] read-only remount reported as: %s\n", h.reason.c_str());
-    ASSERT_EQ(mount(nullptr, fs.mnt.c_str(), nullptr, MS_REMOUNT, nullptr), 0) << platform::last_error();
-    ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
-    s->submit_message(3, "r", "u", "k2", "1", 1);
-    done = settle(*s);
-    ASSERT_EQ(done.size(), 1u);
-    EXPECT_EQ(done[0].status, Status::ok);
-    EXPECT_EQ(done[0].message.seq, 2);
+// What each SQLite failure class reads as in Health.reason and Completion.error.
+TEST(StoreFault, ResultCodesMapToReasons) {
+    struct Case {
+        int rc;
+        Fault fault;
+        const char* reason_prefix;
+    };
+    const Case cases[] = {
+        {SQLITE_FULL, Fault::disk_full, "disk full"},
+        {SQLITE_READONLY, Fault::read_only, "database is read-only"},
+        {SQLITE_READONLY_DBMOVED, Fault::read_only, "database is read-only"},
+        {SQLITE_IOERR_FSYNC, Fault::io_error, "I/O error ("},
+        {SQLITE_IOERR_WRITE, Fault::io_error, "I/O error ("},
+        {SQLITE_CANTOPEN, Fault::cant_open, "cannot open database file"},
+        {SQLITE_NOTADB, Fault::corrupt, "database corrupt"},
+        {SQLITE_BUSY, Fault::none, "storage error"},
+        {SQLITE_CONSTRAINT_UNIQUE, Fault::none, "storage error"},
+    };
+    for (const Case& c : cases) {
+        EXPECT_EQ(fault_of(c.rc), c.fault) << c.rc;
+        EXPECT_EQ(fault_reason(fault_of(c.rc), c.rc, "").rfind(c.reason_prefix, 0), 0u) << c.rc;
+    }
 }
 
 struct CorruptCase {
