@@ -158,13 +158,28 @@ void Writer::run() {
             }
             }
         } catch (const std::exception& e) {
-            OUTPOST_LOG(error, "store_writer_exception", "what=\"%s\"", e.what());
-            rollback();
-            std::vector<Completion> out;
-            fail_batch(batch, out, "internal error in the storage writer");
-            publish(std::move(out));
+            recover_from_exception(batch, e.what());
+        } catch (...) {
+            recover_from_exception(batch, "unknown");
         }
     }
+}
+
+// Nothing thrown inside the writer reaches std::thread: the batch at hand fails unavailable and
+// any prune_now() waiter is released. (An allocation failure is the only expected source.)
+void Writer::recover_from_exception(const std::vector<Op>& batch, const char* what) noexcept {
+    OUTPOST_LOG(error, "store_writer_exception", "what=\"%s\"", what);
+    try {
+        rollback();
+        std::vector<Completion> out;
+        fail_batch(batch, out, "internal error in the storage writer");
+        publish(std::move(out));
+    } catch (...) {
+        OUTPOST_LOG(error, "store_writer_exception", "what=\"%s\"", "while failing the batch");
+    }
+    std::lock_guard lk(mu_);
+    prune_done_ = prune_requests_;
+    cv_done_.notify_all();
 }
 
 Writer::Work Writer::wait_for_work(std::vector<Op>& batch) {
@@ -411,7 +426,12 @@ void Writer::publish(std::vector<Completion>&& out) {
         else std::move(out.begin(), out.end(), std::back_inserter(done_));
     }
     cv_done_.notify_all();
-    if (wake_) wake_();
+    if (!wake_) return;
+    try {
+        wake_();
+    } catch (...) {
+        OUTPOST_LOG(error, "store_wake_threw", "%s", "the wake callback must not throw");
+    }
 }
 
 void Writer::note_commit(int64_t micros, const SeqMap& touched) {

@@ -65,6 +65,7 @@ private:
     void run();
     Work wait_for_work(std::vector<Op>& batch);
     void process_batch(std::vector<Op>& batch);
+    void recover_from_exception(const std::vector<Op>& batch, const char* what) noexcept;
     void fail_batch(const std::vector<Op>& batch, std::vector<Completion>& out, const std::string& reason);
     int apply(Op& op, Completion& c, SeqMap& undo);
     int apply_message(Op& op, Completion& c, SeqMap& undo);

@@ -287,19 +287,24 @@ describe('many clients at once (conformance mode)', () => {
   const srv = useServer({
     mode: 'conformance',
     name: '03-many-conformance',
-    config: { rate_limits: { connect_per_ip: { burst: 100000, per_ms: 1000 } } },
+    // The §11 behaviour with a heartbeat that hundreds of node clients on one small
+    // machine can keep up with (300/200 ms is covered by 01 and 02).
+    config: {
+      ping_interval_ms: 5000,
+      ping_timeout_ms: 5000,
+      connect_timeout_ms: 10000,
+      rate_limits: { connect_per_ip: { burst: 100000, per_ms: 1000 } },
+    },
   });
   const test = srv.test;
 
-  test('300 websocket clients at once all get auth and their acks', { timeout: 120000 }, async () => {
+  test('500 clients at once (1 in 10 polling) all get auth and their acks', { timeout: 120000 }, async () => {
     const sockets = [];
     const lost = {};
     try {
-      // Websocket only: at a 300 ms heartbeat, dozens of node polling clients on a small
-      // machine miss their pongs by themselves (the reference server shows the same).
       const ready = [];
-      for (let i = 0; i < 300; i++) {
-        const s = v4(srv, { transports: ['websocket'], timeout: 20000, auth: { i } });
+      for (let i = 0; i < 500; i++) {
+        const s = v4(srv, { transports: i % 10 === 9 ? ['polling'] : ['websocket'], timeout: 20000, auth: { i } });
         s.on('disconnect', (reason) => (lost[i] = reason));
         sockets.push(s);
         ready.push(once(s, 'auth', 30000));

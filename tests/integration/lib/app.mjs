@@ -43,9 +43,11 @@ export class Client {
 
   /** Resolves with connection:established (rejects with the connect_error). */
   ready(ms = DEFAULT_TIMEOUT_MS) {
-    return this.waitFor('connection:established', () => true, ms).catch(async (e) => {
-      throw this.socket.connected ? e : new Error(`${this.sub}: not connected: ${e.message}`);
-    });
+    const refused = new Promise((_, reject) =>
+      this.socket.once('connect_error', (e) => reject(new Error(`${this.sub}: connect_error ${e.message} ${JSON.stringify(e.data)}`))),
+    );
+    refused.catch(() => {});
+    return Promise.race([this.waitFor('connection:established', () => true, ms), refused]);
   }
 
   /** Payloads of every recorded `event` matching `pred`. */
