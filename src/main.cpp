@@ -300,7 +300,7 @@ int cmd_run(const Args& a) {
         return 1;
     }
     hub::EngineEcho echo(*server);
-    admin::Sources sources{&server->stats(), &layer.stats(), s.conformance ? nullptr : &hub};
+    admin::Sources sources{&server->stats(), &layer.stats(), s.conformance ? nullptr : &hub, db.get()};
     admin::HttpApi api(s, sources, started);
     api.set_keys(keys ? &*keys : nullptr);
     hub.set_stats_provider([&api] { return api.stats_json(); });
@@ -329,6 +329,16 @@ int cmd_run(const Args& a) {
             w->server->timers().schedule(now + w->every_ms, tick, ctx, 0);
         }
     } watchdog{server.get(), platform::watchdog_interval_ms()};
+    struct Sampler {
+        net::Server* server;
+        admin::HttpApi* api;
+        static void tick(void* ctx, uint64_t, int64_t now) {
+            auto* w = static_cast<Sampler*>(ctx);
+            w->api->sample(now);
+            w->server->timers().schedule(now + 1000, tick, ctx, 0);
+        }
+    } sampler{server.get(), &api};
+    server->timers().schedule(platform::monotonic_ms() + 1000, Sampler::tick, &sampler, 0);
     if (watchdog.every_ms > 0) server->timers().schedule(platform::monotonic_ms() + watchdog.every_ms, Watchdog::tick, &watchdog, 0);
 
     for (;;) {

@@ -21,9 +21,10 @@ if(NOT EXISTS "${OUTPOST_SYSROOT}/usr/include/libwebsockets.h" AND NOT CMAKE_PRO
     "or unpack 'apt-get download libwebsockets-dev:arm64' there with dpkg -x")
 endif()
 
-# Find headers and libraries in the sysroot first, then in / (the multiarch :arm64 packages);
-# never the host's programs' libraries. /usr/include is the cross compiler's own last include
-# directory, so headers found there (cjson, sqlite3, mbedtls) add no -isystem flag.
+# Headers and libraries: the sysroot first, then / (CMAKE_LIBRARY_ARCHITECTURE makes that
+# /usr/lib/aarch64-linux-gnu, never the host's x86_64 folder). /usr/include is the cross
+# compiler's own last include directory, so headers found there (cjson, sqlite3, mbedtls)
+# add no -isystem flag and cannot shadow the cross libc's.
 set(CMAKE_FIND_ROOT_PATH "${OUTPOST_SYSROOT}" /)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)

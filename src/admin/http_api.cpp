@@ -10,6 +10,7 @@
 
 #include "auth/jwt.h"
 #include "hub/hub.h"
+#include "store/store.h"
 #include "core/build_info.h"
 #include "platform/platform.h"
 
@@ -64,22 +65,46 @@ bool HttpApi::is_admin(std::string_view authorization, int& status) const {
     return false;
 }
 
+void HttpApi::sample(int64_t now) {
+    if (!src_.hub) return;
+    uint64_t in = src_.hub->stats().messages_in, out = src_.hub->stats().messages_out;
+    if (last_sample_ms_ > 0 && now > last_sample_ms_) {
+        double secs = double(now - last_sample_ms_) / 1000.0;
+        in_per_sec_ = double(in - last_in_) / secs;
+        out_per_sec_ = double(out - last_out_) / secs;
+    }
+    last_in_ = in;
+    last_out_ = out;
+    last_sample_ms_ = now;
+}
+
 std::string HttpApi::stats_json() const {
     const net::EngineStats& e = *src_.engine;
-    uint64_t users = src_.hub ? src_.hub->users_online() : 0;
-    uint64_t rooms = src_.hub ? src_.hub->rooms() : 0;
+    const hub::Hub* h = src_.hub;
+    store::Health health = src_.store ? src_.store->health() : store::Health{};
     int64_t uptime_s = (platform::monotonic_ms() - started_ms_) / 1000;
-    char buf[768];
+    std::string recent = "[";
+    if (h)
+        for (const std::string& r : h->recent_disconnects()) {
+            std::unique_ptr<cJSON, void (*)(cJSON*)> j(cJSON_CreateString(r.c_str()), cJSON_Delete);
+            std::unique_ptr<char, void (*)(void*)> t(cJSON_PrintUnformatted(j.get()), cJSON_free);
+            recent += (recent.size() > 1 ? "," : "") + std::string(t ? t.get() : "\"\"");
+        }
+    recent += "]";
+    char buf[1024];
     std::snprintf(buf, sizeof buf,
-                  "{\"connections\":%llu,\"sockets\":%llu,\"usersOnline\":%llu,\"rooms\":%llu,\"messagesInPerSec\":0,"
-                  "\"messagesOutPerSec\":0,\"queueDepth\":%llu,\"storageBytes\":0,\"uptimeS\":%lld,"
-                  "\"sessionsPeak\":%llu,\"maxConnections\":%lld,\"protocolErrors\":%llu,\"clockUnsynced\":%s}",
-                  (unsigned long long)e.sessions_open, (unsigned long long)(src_.hub ? src_.hub->sockets() : 0),
-                  (unsigned long long)users, (unsigned long long)rooms, (unsigned long long)e.queued_bytes, (long long)uptime_s,
+                  "{\"connections\":%llu,\"sockets\":%llu,\"usersOnline\":%llu,\"rooms\":%llu,\"messagesInPerSec\":%.1f,"
+                  "\"messagesOutPerSec\":%.1f,\"queueDepth\":%llu,\"sendQueueBytes\":%llu,\"storageBytes\":%lld,"
+                  "\"storageWritable\":%s,\"uptimeS\":%lld,\"sessionsPeak\":%llu,\"maxConnections\":%lld,"
+                  "\"protocolErrors\":%llu,\"slowConsumers\":%llu,\"clockUnsynced\":%s,",
+                  (unsigned long long)e.sessions_open, (unsigned long long)(h ? h->sockets() : 0),
+                  (unsigned long long)(h ? h->users_online() : 0), (unsigned long long)(h ? h->rooms() : 0), in_per_sec_,
+                  out_per_sec_, (unsigned long long)health.queue_depth, (unsigned long long)e.queued_bytes,
+                  (long long)health.db_bytes, health.writable ? "true" : "false", (long long)uptime_s,
                   (unsigned long long)e.sessions_peak, (long long)settings_.max_connections,
-                  (unsigned long long)e.closed_protocol_error,
+                  (unsigned long long)e.closed_protocol_error, (unsigned long long)(h ? h->stats().slow_consumer_cuts : 0),
                   auth::clock_looks_unsynced(platform::wall_ms() / 1000) ? "true" : "false");
-    return buf;
+    return std::string(buf) + "\"recentDisconnects\":" + recent + "}";
 }
 
 std::string HttpApi::metrics_text() const {
@@ -90,6 +115,7 @@ std::string HttpApi::metrics_text() const {
     metric(out, "outpost_handshakes_ok_total", "counter", "Engine.IO handshakes accepted.", e.handshakes_ok);
     metric(out, "outpost_handshakes_refused_total", "counter", "Engine.IO requests refused with 400.", e.handshakes_refused);
     metric(out, "outpost_handshakes_full_total", "counter", "Handshakes refused with 503 (no free slot).", e.handshakes_full);
+    metric(out, "outpost_handshakes_rate_limited_total", "counter", "Handshakes refused with 429 (per-address limit).", e.handshakes_rate_limited);
     metric(out, "outpost_protocol_errors_total", "counter", "Sessions closed for undecodable input.", e.closed_protocol_error);
     metric(out, "outpost_ping_timeouts_total", "counter", "Sessions closed for a missed heartbeat.", e.closed_ping_timeout);
     metric(out, "outpost_frames_out_total", "counter", "Engine.IO packets sent.", e.frames_out);
@@ -99,6 +125,44 @@ std::string HttpApi::metrics_text() const {
         metric(out, "outpost_sockets_connected_total", "counter", "Socket.IO namespace connects accepted.", src_.sio->sockets_connected);
         metric(out, "outpost_connects_refused_total", "counter", "Socket.IO connects refused.", src_.sio->connects_refused);
         metric(out, "outpost_malformed_packets_total", "counter", "Socket.IO packets that closed their session.", src_.sio->malformed_packets);
+    }
+    if (const hub::Hub* h = src_.hub) {
+        const hub::HubStats& hs = h->stats();
+        metric(out, "outpost_users_online", "gauge", "Users with at least one socket (or inside the grace period).", hs.users_online);
+        metric(out, "outpost_rooms", "gauge", "Rooms known to the hub.", h->rooms());
+        metric(out, "outpost_messages_in_total", "counter", "Messages stored and acknowledged.", hs.messages_in);
+        metric(out, "outpost_messages_out_total", "counter", "message:new deliveries queued.", hs.messages_out);
+        metric(out, "outpost_rate_limited_total", "counter", "Events refused by a rate limit.", hs.rate_limited);
+        metric(out, "outpost_rate_limit_cuts_total", "counter", "Sockets cut for flooding after refusals.", hs.rate_limit_cuts);
+        metric(out, "outpost_slow_consumer_cuts_total", "counter", "Sockets cut for a full send queue.", hs.slow_consumer_cuts);
+        metric(out, "outpost_token_expired_cuts_total", "counter", "Sockets cut at exp + leeway.", hs.expired_cuts);
+        out += "# HELP outpost_events_in_total Client events received, by event name.\n# TYPE outpost_events_in_total counter\n";
+        for (size_t i = 0; i <= hub::kRouteCount; ++i)
+            out += "outpost_events_in_total{event=\"" + std::string(hub::Hub::route_name(i)) + "\"} " + std::to_string(hs.events_by_route[i]) + "\n";
+        out += "# HELP outpost_errors_total Errors answered to clients, by code.\n# TYPE outpost_errors_total counter\n";
+        for (size_t i = 0; i < hub::kErrorCodeCount; ++i)
+            out += "outpost_errors_total{code=\"" + std::string(hub::error_code_name(hub::ErrorCode(i))) + "\"} " + std::to_string(hs.errors_by_code[i]) + "\n";
+        out += "# HELP outpost_auth_failures_total Refused tokens, by code.\n# TYPE outpost_auth_failures_total counter\n";
+        for (size_t i = 0; i < 9; ++i)
+            out += "outpost_auth_failures_total{code=\"" + std::string(auth::auth_code_name(auth::AuthCode(i))) + "\"} " + std::to_string(hs.auth_failures[i]) + "\n";
+    }
+    if (src_.store) {
+        store::Health hl = src_.store->health();
+        metric(out, "outpost_storage_bytes", "gauge", "Size of the SQLite database.", uint64_t(hl.db_bytes));
+        metric(out, "outpost_storage_writable", "gauge", "1 while the database accepts writes.", hl.writable ? 1 : 0);
+        metric(out, "outpost_storage_queue_depth", "gauge", "Writes submitted and not yet committed.", hl.queue_depth);
+        metric(out, "outpost_storage_pruned_total", "counter", "Messages removed by retention.", hl.pruned_total);
+        metric(out, "outpost_storage_pruned_unconfirmed_total", "counter", "Messages removed before every device confirmed them.", hl.pruned_unconfirmed);
+        out += "# HELP outpost_storage_commit_seconds Group-commit latency.\n# TYPE outpost_storage_commit_seconds histogram\n";
+        uint64_t cum = 0;
+        for (size_t i = 0; i < hl.commit_latency_buckets_us_counts.size(); ++i) {
+            cum += hl.commit_latency_buckets_us_counts[i];
+            char le[32];
+            if (i < store::kCommitLatencyBoundsUs.size()) std::snprintf(le, sizeof le, "%g", double(store::kCommitLatencyBoundsUs[i]) / 1e6);
+            else std::snprintf(le, sizeof le, "+Inf");
+            out += "outpost_storage_commit_seconds_bucket{le=\"" + std::string(le) + "\"} " + std::to_string(cum) + "\n";
+        }
+        out += "outpost_storage_commit_seconds_count " + std::to_string(cum) + "\n";
     }
     metric(out, "outpost_clock_unsynced", "gauge", "1 when the wall clock is before the build date.",
            auth::clock_looks_unsynced(platform::wall_ms() / 1000) ? 1 : 0);

@@ -16,13 +16,17 @@ struct cJSON;
 namespace outpost::hub {
 class Hub;
 }
+namespace outpost::store {
+class Store;
+}
 
 namespace outpost::admin {
 
 struct Sources {
     const net::EngineStats* engine = nullptr;
     const sio::LayerStats* sio = nullptr;
-    hub::Hub* hub = nullptr; // null in conformance mode
+    hub::Hub* hub = nullptr;       // null in conformance mode
+    store::Store* store = nullptr; // null in conformance mode
 };
 
 class HttpApi final : public net::HttpHandler {
@@ -36,6 +40,8 @@ public:
 
     std::string stats_json() const;
     std::string metrics_text() const;
+    // Called once a second by the loop: turns counters into per-second rates.
+    void sample(int64_t now_mono_ms);
 
 private:
     bool is_admin(std::string_view authorization, int& status) const;
@@ -48,6 +54,9 @@ private:
     int64_t started_ms_;
     bool draining_ = false;
     uint64_t published_ = 0;
+    uint64_t last_in_ = 0, last_out_ = 0;
+    int64_t last_sample_ms_ = 0;
+    double in_per_sec_ = 0, out_per_sec_ = 0;
 };
 
 } // namespace outpost::admin

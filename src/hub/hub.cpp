@@ -113,6 +113,8 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
+std::vector<std::string> Hub::recent_disconnects() const { return {recent_disconnects_.begin(), recent_disconnects_.end()}; }
+
 const Hub::Route Hub::kRoutes[] = {
     {"room:join", &Hub::on_room_join, &kRoomSchema, RateClass::room, false},
     {"room:leave", &Hub::on_room_leave, &kRoomSchema, RateClass::room, false},
@@ -129,6 +131,11 @@ const Hub::Route Hub::kRoutes[] = {
     {"admin:disconnect", &Hub::on_admin_disconnect, &kDisconnectSchema, RateClass::default_, true},
     {"admin:stats", &Hub::on_admin_stats, &kEmptySchema, RateClass::default_, true},
 };
+
+std::string_view Hub::route_name(size_t i) {
+    static_assert(sizeof(kRoutes) / sizeof(kRoutes[0]) == kRouteCount, "kRouteCount must match the table");
+    return i < kRouteCount ? kRoutes[i].name : "unknown";
+}
 
 Hub::Hub(const settings::Settings& settings, size_t max_sessions) : settings_(settings), socks_(max_sessions) {}
 Hub::~Hub() = default;
@@ -219,6 +226,7 @@ void Hub::reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json
 void Hub::reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
                       int64_t retry_after_ms) {
     ++stats_.errors_out;
+    ++stats_.errors_by_code[size_t(code)];
     std::string err = "{\"code\":\"" + std::string(error_code_name(code)) + "\",\"message\":" + json_string(message);
     if (retry_after_ms >= 0) err += ",\"retryAfterMs\":" + std::to_string(retry_after_ms);
     if (ack_id >= 0) {
@@ -314,6 +322,8 @@ void Hub::on_disconnect(sio::SocketId s, std::string_view reason) {
     OUTPOST_LOG(info, "disconnect", "user=%s device=%s reason=\"%.*s\"", k->identity.user_id.c_str(), k->device_id.c_str(),
                 int(reason.size()), reason.data());
     user_left(users_[k->uid], s, *k);
+    recent_disconnects_.push_back(std::to_string(platform::wall_ms()) + " " + k->identity.user_id + " " + std::string(reason));
+    if (recent_disconnects_.size() > 20) recent_disconnects_.pop_front();
     k->live = false;
     k->identity = auth::Identity();
     --sockets_;
@@ -449,6 +459,7 @@ void Hub::on_event(sio::SocketId s, const sio::Event& e) {
     const Route* route = nullptr;
     for (const Route& r : kRoutes)
         if (r.name == e.name) route = &r;
+    ++stats_.events_by_route[route ? size_t(route - kRoutes) : kRouteCount];
     if (!admit(s, *k, e, route ? route->rate : RateClass::default_)) return;
     if (!route) return reply_error(s, e.ack_id, e.name, ErrorCode::unknown_event, "unknown event \"" + std::string(e.name) + "\"");
     if (route->admin && !k->identity.admin) return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "admin only");

@@ -44,11 +44,16 @@ std::string_view error_code_name(ErrorCode c);
 // Rate-limit classes of PROTOCOL.md §4.
 enum class RateClass : uint8_t { typing, room, presence, message, default_, count };
 
+constexpr size_t kRouteCount = 14;   // entries of Hub::kRoutes; one more slot counts unknown events
+constexpr size_t kErrorCodeCount = 9;
+
 struct HubStats {
     uint64_t connects_ok = 0;
     uint64_t auth_failures[9] = {}; // by auth::AuthCode
     uint64_t events_in = 0;
+    uint64_t events_by_route[kRouteCount + 1] = {}; // by Hub::route_name(i); the last is "unknown"
     uint64_t errors_out = 0;
+    uint64_t errors_by_code[kErrorCodeCount] = {}; // by ErrorCode
     uint64_t expired_cuts = 0;
     uint64_t rate_limited = 0;      // refusals
     uint64_t rate_limit_cuts = 0;   // sockets cut for flooding
@@ -94,6 +99,9 @@ public:
     uint64_t users_online() const { return stats_.users_online; }
     size_t rooms() const { return rooms_.size(); }
     const HubStats& stats() const { return stats_; }
+    static std::string_view route_name(size_t i); // "unknown" past the table
+    // The last disconnect reasons (newest last), for the dashboard.
+    std::vector<std::string> recent_disconnects() const;
     Adapter& adapter() { return *adapter_; }
 
 private:
@@ -209,6 +217,7 @@ private:
     std::deque<Room> rooms_;
     std::unordered_map<std::string, uint32_t> room_index_;
     std::vector<sio::SocketId> admins_;
+    std::deque<std::string> recent_disconnects_;
     std::unordered_map<uint64_t, Pending> pending_;
     uint64_t next_token_ = 1;
     uint64_t sockets_ = 0;

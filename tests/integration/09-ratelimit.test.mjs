@@ -95,15 +95,18 @@ describe('per-IP connect limit', () => {
     const body = JSON.parse(text);
     assert.equal(body.code, 'rate_limited');
     assert.equal(typeof body.message, 'string');
-    // A WebSocket handshake from the same IP is refused the same way.
+    const health = await srv.fetch('/healthz');
+    assert.equal(health.status, 200, 'other HTTP paths are not counted as handshakes');
+  });
+
+  test('a WebSocket handshake over the per-IP limit also gets HTTP 429', async () => {
     const raw = new RawWs(`${srv.wsUrl}/socket.io/?EIO=4&transport=websocket`);
     const ws = await withTimeout(raw.opened, 5000, 'the WebSocket handshake answer').then(
       () => 'opened',
       (e) => e.status ?? `error ${e.message}`,
     );
     raw.close();
-    assert.equal(ws, 429, 'a WebSocket handshake over the limit');
-    const health = await srv.fetch('/healthz');
-    assert.equal(health.status, 200, 'other HTTP paths are not counted as handshakes');
+    assert.equal(ws, 429, 'a direct WebSocket handshake over the limit (after the test above used the 3 allowed)');
+    assert.match(raw.refusedBody ?? '', /"rate_limited"/);
   });
 });

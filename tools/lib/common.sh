@@ -1,5 +1,6 @@
 # tools/lib/common.sh - helpers shared by tools/run and tools/test: package installs, headers.
 # Sourced, never executed. Installs only what is missing, so a second run makes no apt call.
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source it
 
 OUTPOST_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -56,7 +57,7 @@ ensure_arm64_packages() {
 # ensure_arm64_sysroot DIR: unpacks libwebsockets-dev:arm64 (headers, libwebsockets.so) into DIR,
 # matching the installed libwebsockets17:arm64. The toolchain file searches DIR first.
 ensure_arm64_sysroot() {
-  local dir=$1 version tmp
+  local dir=${1:?sysroot folder} version tmp
   version=$(dpkg-query -W -f='${Version}' libwebsockets17:arm64) || return 1
   [ -f "$dir/.libwebsockets-dev-$version" ] && return 0
   echo "unpacking libwebsockets-dev:arm64 $version into $dir"
@@ -66,7 +67,7 @@ ensure_arm64_sysroot() {
     { as_root apt-get update -qq && apt-get download -q "libwebsockets-dev:arm64=$version"; }; }) >/dev/null &&
     rm -rf "$dir" && mkdir -p "$dir" &&
     dpkg -x "$tmp"/libwebsockets-dev_*_arm64.deb "$dir" &&
-    rm -rf "$dir/usr/share" &&
+    rm -rf "${dir:?}/usr/share" &&
     # The package's libwebsockets.so points at libwebsockets.so.17, which lives outside the sysroot.
     ln -sf /usr/lib/aarch64-linux-gnu/libwebsockets.so.17 "$dir/usr/lib/aarch64-linux-gnu/libwebsockets.so" &&
     touch "$dir/.libwebsockets-dev-$version"
