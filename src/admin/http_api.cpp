@@ -175,6 +175,14 @@ std::string HttpApi::metrics_text() const {
 net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     if (req.method == "GET" && req.path == "/healthz") {
         if (draining_) return json(503, "{\"status\":\"draining\",\"reason\":\"server is shutting down\"}");
+        if (src_.store) {
+            store::Health hl = src_.store->health(); // cheap: no disk access
+            if (!hl.writable) {
+                std::unique_ptr<cJSON, void (*)(cJSON*)> why(cJSON_CreateString(("storage not writable: " + hl.reason).c_str()), cJSON_Delete);
+                std::unique_ptr<char, void (*)(void*)> t(cJSON_PrintUnformatted(why.get()), cJSON_free);
+                return json(503, std::string("{\"status\":\"unavailable\",\"reason\":") + (t ? t.get() : "\"storage\"") + "}");
+            }
+        }
         return json(200, "{\"status\":\"ok\"}");
     }
     if (req.method == "GET" && req.path == "/metrics") {
