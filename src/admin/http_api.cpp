@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "admin/dashboard.h"
 #include "auth/jwt.h"
 #include "hub/hub.h"
 #include "store/store.h"
@@ -173,6 +174,8 @@ std::string HttpApi::metrics_text() const {
 }
 
 net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
+    if (req.method == "GET" && (req.path == "/" || req.path == "/index.html"))
+        return net::HttpResponse{200, "text/html; charset=utf-8", std::string(admin::kDashboardHtml)};
     if (req.method == "GET" && req.path == "/healthz") {
         if (draining_) return json(503, "{\"status\":\"draining\",\"reason\":\"server is shutting down\"}");
         if (src_.store) {

@@ -71,6 +71,7 @@ void base64_encode(std::string_view in, std::string& out) { encode(in, out, kStd
 void base64url_encode(std::string_view in, std::string& out) { encode(in, out, kUrl, false); }
 
 bool base64_decode(std::string_view in, std::string& out) {
+    out.clear();
     if (in.size() % 4 != 0) return false;
     size_t pad = 0;
     while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;

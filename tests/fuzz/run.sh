@@ -19,6 +19,7 @@ jobs=${FUZZ_JOBS:-1}
 max_len() {
     case $1 in
         fuzz_payload_*) echo 16384 ;;
+        fuzz_jwt) echo 9216 ;;  # tokens up to the 8 KiB limit and a little past it
         *) echo 4096 ;;
     esac
 }
