@@ -86,7 +86,9 @@ TEST_P(RetryAfter, IsExact) {
     ASSERT_GE(retry, 1);
     TokenBucket early = b, exact = b;
     int64_t r2 = 0;
-    if (retry > 1) EXPECT_FALSE(early.take(c.asked_at + retry - 1, r2)) << "retry_after " << retry << " is too long";
+    if (retry > 1) {
+        EXPECT_FALSE(early.take(c.asked_at + retry - 1, r2)) << "retry_after " << retry << " is too long";
+    }
     EXPECT_TRUE(exact.take(c.asked_at + retry, r2)) << "retry_after " << retry << " is too short";
 }
 

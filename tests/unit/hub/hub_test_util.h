@@ -149,6 +149,23 @@ struct TokenOpts {
     int64_t ttl_s = 3600;
 };
 
+inline TokenOpts as_admin() {
+    TokenOpts o;
+    o.admin = true;
+    return o;
+}
+inline TokenOpts named(std::string name) {
+    TokenOpts o;
+    o.name = std::move(name);
+    return o;
+}
+inline TokenOpts with_rooms(std::vector<std::string> rooms) {
+    TokenOpts o;
+    o.has_rooms = true;
+    o.rooms = std::move(rooms);
+    return o;
+}
+
 class Rig;
 
 // One connected (or refused) client socket.

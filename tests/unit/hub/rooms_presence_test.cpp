@@ -131,7 +131,7 @@ TEST_F(Rooms, ReservedAndTokenPatterns) {
         EXPECT_EQ(a1.ack(1)["error"]["code"].str(), "forbidden") << room;
         EXPECT_EQ(a1.ack(1)["error"]["message"].str(), "room: reserved name") << room;
     }
-    Client s = rig.connect("sam", {.has_rooms = true, .rooms = {"site:*", "lobby", "user:*"}});
+    Client s = rig.connect("sam", with_rooms({"site:*", "lobby", "user:*"}));
     s.emit(R"(["room:join",{"room":"site:7"}])", 1);
     EXPECT_TRUE(s.ack(1)["ok"].is_true()) << s.ack(1).dump();
     s.emit(R"(["room:join",{"room":"lobby"}])", 2);
@@ -181,7 +181,7 @@ struct Presence : ::testing::Test {
 };
 
 TEST_F(Presence, OnlineOnceOfflineOnceAfterGrace) {
-    Client d1 = rig.connect("alice", {.name = "Alice A."}, "d1");
+    Client d1 = rig.connect("alice", named("Alice A."), "d1");
     Client d2 = rig.connect("alice", {}, "d2");
     Client d3 = rig.connect("alice", {}, "d3");
     std::vector<Json> on = watcher.events("user:online");
@@ -311,7 +311,7 @@ TEST(PresenceScope, RoomsScopeReachesOnlyRoomMatesAndAdmins) {
     rig.start();
     Client mate = rig.connect("bob");
     Client stranger = rig.connect("carol");
-    Client admin = rig.connect("root", {.admin = true});
+    Client admin = rig.connect("root", as_admin());
     Client a = rig.connect("alice");
     rig.join(a, "lobby");
     rig.join(mate, "lobby");
@@ -407,7 +407,7 @@ TEST_F(Typing, NotMember) {
 
 TEST(Admin, BroadcastReachesEverySocket) {
     Rig rig;
-    Client admin = rig.connect("root", {.admin = true});
+    Client admin = rig.connect("root", as_admin());
     Client a = rig.connect("alice"), b = rig.connect("bob"), b2 = rig.connect("bob");
     rig.clear_all();
     admin.emit(R"(["admin:broadcast",{"message":"reboot at 5"}])", 1);
@@ -422,7 +422,7 @@ TEST(Admin, BroadcastReachesEverySocket) {
 
 TEST(Admin, DisconnectCutsEverySocketOfTheUser) {
     Rig rig;
-    Client admin = rig.connect("root", {.admin = true});
+    Client admin = rig.connect("root", as_admin());
     Client a = rig.connect("alice"), b = rig.connect("bob"), b2 = rig.connect("bob");
     rig.clear_all();
     admin.emit(R"(["admin:disconnect",{"userId":"bob","reason":"maintenance"}])", 1);
@@ -451,7 +451,7 @@ TEST(Admin, StatsSplicesTheProvider) {
     Rig rig;
     rig.start();
     rig.hub->set_stats_provider([] { return std::string(R"({"connections":3,"uptimeS":12})"); });
-    Client admin = rig.connect("root", {.admin = true});
+    Client admin = rig.connect("root", as_admin());
     admin.emit(R"(["admin:stats",{}])", 1);
     EXPECT_EQ(admin.ack(1).dump(), R"({"ok":true,"connections":3,"uptimeS":12})");
     admin.emit(R"(["admin:stats"])", 2);

@@ -99,7 +99,7 @@ class AdminOnly : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(AdminOnly, ForbiddenForOrdinaryUsers) {
     Rig rig;
-    Client admin = rig.connect("root", {.admin = true});
+    Client admin = rig.connect("root", as_admin());
     Client c = rig.connect("alice");
     rig.clear_all();
     c.emit(std::string("[\"") + GetParam() + "\",{}]", 1);
@@ -146,7 +146,7 @@ class InvalidPayload : public ::testing::TestWithParam<PayloadCase> {};
 
 TEST_P(InvalidPayload, NamesTheFieldAndTheSocketKeepsWorking) {
     Rig rig;
-    Client c = rig.connect("alice", {.admin = true});
+    Client c = rig.connect("alice", as_admin());
     rig.join(c, "lobby");
     c.clear();
     c.emit(GetParam().event, 7);
