@@ -232,6 +232,7 @@ private:
     int respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool binary = false);
     int respond_eio_error(struct lws* wsi, int code);
     int respond_preflight(struct lws* wsi);
+    int refuse_upgrade(struct lws* wsi, int status, std::string_view body);
     int respond_json(struct lws* wsi, int status, std::string_view body) { return respond(wsi, status, "application/json", body); }
     std::string build_poll_payload(Session& s, bool& binary);
     bool origin_allowed(std::string_view origin) const;
@@ -919,29 +920,50 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
 
 // ---------------------------------------------------------------- WebSocket
 
+// Refuses an upgrade request with an HTTP answer written before lws drops the connection
+// (clients then see the status and body, as with Node's engine.io).
+int ServerImpl::refuse_upgrade(struct lws* wsi, int status, std::string_view body) {
+    unsigned char buf[LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf;
+    if (!lws_add_http_common_headers(wsi, unsigned(status), "application/json", body.size(), &p, end) &&
+        !lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("connection:"),
+                                     reinterpret_cast<const unsigned char*>("close"), 5, &p, end) &&
+        !lws_finalize_http_header(wsi, &p, end) && size_t(end - p) >= body.size()) {
+        std::memcpy(p, body.data(), body.size());
+        p += body.size();
+        lws_write(wsi, start, size_t(p - start), LWS_WRITE_HTTP_HEADERS);
+    }
+    return 1;
+}
+
 int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
     timers_.run_due(platform::monotonic_ms());
     char path[256] = {0};
     lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
     Endpoint ep;
-    if (!endpoint_of(path, opt_.engineio_endpoint, ep)) return 1;
+    if (!endpoint_of(path, opt_.engineio_endpoint, ep))
+        return refuse_upgrade(wsi, 404, "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}");
     Query q;
     read_query(wsi, q);
     int eio = 4, err = 0;
-    if (!parse_eio(q, eio, err) || q.transport != "websocket") {
+    auto eio_error = [&](int code) {
         ++stats_.handshakes_refused;
-        return 1;
-    }
+        std::string body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + eio_error_message(code) + "\"}";
+        return refuse_upgrade(wsi, 400, body);
+    };
+    if (!parse_eio(q, eio, err)) return eio_error(err);
+    if (q.transport != "websocket") return eio_error(kBadRequest);
     if (q.has_sid) {
         auto it = sid_map_.find(q.sid);
-        if (it == sid_map_.end()) return 1;
+        if (it == sid_map_.end()) return eio_error(kUnknownSid);
         Session& s = sessions_[it->second];
-        if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return 1;
+        if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return eio_error(kBadRequest);
     } else if (free_.empty() || draining_) {
         ++stats_.handshakes_full;
-        return 1;
+        return refuse_upgrade(wsi, 503, draining_ ? "{\"code\":\"server_full\",\"message\":\"server is shutting down\"}"
+                                                  : "{\"code\":\"server_full\",\"message\":\"no free connection slot\"}");
     } else if (!connect_allowed(peer(wsi))) {
-        return 1;
+        return refuse_upgrade(wsi, 429, "{\"code\":\"rate_limited\",\"message\":\"too many new connections from this address\"}");
     }
     c->pending_ws = new PendingWs{eio, ep, q.sid, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), q.token, peer(wsi)};
     return 0;

@@ -10,9 +10,10 @@ namespace outpost::store {
 namespace {
 
 // Each selects (id, room, seq, approximate row bytes) of at most ?2 prunable rows, oldest first.
+// kOverCount's CROSS JOIN pins rooms as the outer loop: one index probe per room, not a log scan.
 #define OUTPOST_STORE_ROW_BYTES "length(m.body) + length(m.room) + length(m.sender) + length(m.client_id) + 32"
 constexpr const char* kOverCount =
-    "SELECT m.id, m.room, m.seq, " OUTPOST_STORE_ROW_BYTES " FROM rooms r JOIN messages m ON m.room = r.name "
+    "SELECT m.id, m.room, m.seq, " OUTPOST_STORE_ROW_BYTES " FROM rooms r CROSS JOIN messages m ON m.room = r.name "
     "AND m.seq <= r.latest_seq - ?1 LIMIT ?2";
 constexpr const char* kTooOld =
     "SELECT m.id, m.room, m.seq, " OUTPOST_STORE_ROW_BYTES " FROM messages m JOIN rooms r ON r.name = m.room "

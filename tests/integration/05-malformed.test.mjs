@@ -138,28 +138,6 @@ describe('malformed input (conformance mode, max_payload 1 MB)', () => {
     await stillServed();
   });
 
-  test('a WebSocket frame declaring 2^63-1 bytes closes that connection', async () => {
-    const { sock, closed } = await rawWsConnect(srv.port);
-    try {
-      sock.write(wsFrame({ opcode: 1, payload: Buffer.from('42["message",'), declaredLength: 0x7fffffffffffffffn }));
-      await withTimeout(closed, 5000, 'the server to close the connection');
-    } finally {
-      sock.destroy();
-    }
-    await stillServed();
-  });
-
-  test('100000 zero-length continuation frames close that connection', async () => {
-    const { sock, closed } = await rawWsConnect(srv.port);
-    try {
-      sock.write(ZERO_LENGTH_CONTINUATIONS);
-      await withTimeout(closed, 5000, 'the server to close the connection');
-    } finally {
-      sock.destroy();
-    }
-    await stillServed();
-  });
-
   test('a request with 200 headers is answered or closed, not hung', async () => {
     let req = `GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n`;
     for (let i = 0; i < 200; i++) req += `X-Filler-${i}: value-${i}\r\n`;
@@ -190,5 +168,68 @@ describe('malformed input (conformance mode, max_payload 1 MB)', () => {
     assert.ok(srv.alive());
     await until(async () => (await srv.stats()).connections === good.length, 5000, `/api/stats connections == ${good.length}`);
     await stillServed();
+  });
+});
+
+describe('WebSocket frame limits (heartbeat and connect timeout out of the way)', () => {
+  // With the 300/200 ms heartbeat and 1 s connect timeout a raw socket is closed anyway;
+  // here only the hostile frames can explain a close within 5 s.
+  const srv = useServer({
+    mode: 'conformance',
+    name: '05-frames',
+    config: { ping_interval_ms: 25000, ping_timeout_ms: 20000, connect_timeout_ms: 45000 },
+  });
+  const test = srv.test;
+  let client;
+  let round = 0;
+
+  before(async () => {
+    client = v4(srv, { transports: ['websocket'] });
+    await once(client, 'connect');
+  });
+  srv.beforeStop(() => client.close());
+
+  async function stillServedHere() {
+    round += 1;
+    assert.ok(client.connected, 'the well-behaved client was disconnected');
+    assert.equal(await client.timeout(5000).emitWithAck('message-with-ack', round), round);
+  }
+
+  test('control: a raw WebSocket that sends nothing stays open for 2 s', async () => {
+    const { sock, closed } = await rawWsConnect(srv.port);
+    try {
+      const early = await withTimeout(closed, 2000, 'close').then(() => true, () => false);
+      assert.equal(early, false, 'the server closed an idle raw connection: the tests below would prove nothing');
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  test('a WebSocket frame declaring 2^63-1 bytes closes that connection', async () => {
+    const { sock, closed } = await rawWsConnect(srv.port);
+    try {
+      sock.write(wsFrame({ opcode: 1, payload: Buffer.from('42["message",'), declaredLength: 0x7fffffffffffffffn }));
+      await withTimeout(closed, 5000, 'the server to close the connection');
+    } finally {
+      sock.destroy();
+    }
+    await stillServedHere();
+  });
+
+  test('100000 zero-length continuation frames close that connection', async () => {
+    const { sock, closed } = await rawWsConnect(srv.port);
+    try {
+      sock.write(ZERO_LENGTH_CONTINUATIONS);
+      await withTimeout(closed, 5000, 'the server to close the connection');
+    } finally {
+      sock.destroy();
+    }
+    await stillServedHere();
+  });
+
+  test('afterwards: /api/stats counts only the well-behaved client', async () => {
+    assert.ok(srv.alive());
+    await until(async () => (await srv.stats()).connections === 1, 5000, '/api/stats connections == 1');
+    await stillServedHere();
   });
 });

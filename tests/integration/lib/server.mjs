@@ -1,4 +1,4 @@
-// server.mjs - starts the real outpost binary on 127.0.0.1 for one test file.
+// server.mjs - starts the real outpost binary on 127.0.0.1 for one describe block (useServer).
 // Owns the child process, its temp data_dir and its log; never talks to anything but loopback.
 
 import { spawn } from 'node:child_process';
