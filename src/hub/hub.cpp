@@ -759,7 +759,7 @@ void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const c
         return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "storage is not writable: " + store_->health().reason);
     uint64_t token = next_token_++;
     pending_[token] = Pending{Pending::message, s, e.ack_id, name, u.id, std::string(e.name)};
-    store_->submit_message(token, name, u.id, str(p, "clientId"), text.get(), platform::wall_ms());
+    store_->submit_message(token, name, u.id, str(p, "clientId"), text.get(), platform::wall_ms(), k.device_id);
 }
 
 void Hub::publish(std::string_view room_name, std::string_view body_json, std::string_view client_id, uint64_t reply_token) {
@@ -883,7 +883,7 @@ void Hub::on_history_get(sio::SocketId s, Sock& k, const sio::Event& e, const cJ
     if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
     bool has_more = false;
     Result<std::vector<store::Message>> rows =
-        store_->history(r->name, int_field(p, "before", 0), int_field(p, "after", 0), int(int_field(p, "limit", 50)), has_more);
+        store_->history(r->name, int_field(p, "before", -1), int_field(p, "after", -1), int(int_field(p, "limit", 50)), has_more);
     if (!rows.ok()) return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, rows.error().message);
     std::string out = "[";
     for (size_t i = 0; i < rows->size(); ++i) out += (i ? "," : "") + message_json((*rows)[i]);
@@ -916,7 +916,7 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
         if (!rows.ok()) continue;
         for (const store::Message& m : *rows) {
             if (m.seq > newest) break;
-            // SENDER_DEVICE: skip the messages this same device sent (needs the store to keep the device).
+            if (m.sender == u.id && m.sender_device == k.device_id) continue; // it has its own messages
             if (layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r->rid, m.seq))))
                 continue;
             // The send queue is full: the rest of this room is a gap the client pages with history:get.

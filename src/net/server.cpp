@@ -69,6 +69,7 @@ struct Conn {
     bool close_now;        // ws: close at the next WRITEABLE
     bool going_away;
     bool probe_reply;      // ws probe: "3probe" to send
+    uint64_t linger_token; // ws: everything is sent, waiting for the client to close first
     char method[8];
 };
 
@@ -211,6 +212,8 @@ private:
     void start_heartbeat(Session& s);
     static void heartbeat_cb(void* ctx, uint64_t arg, int64_t now);
     static void linger_cb(void* ctx, uint64_t arg, int64_t now);
+    static void ws_linger_cb(void* ctx, uint64_t arg, int64_t now);
+    void linger_ws(struct lws* wsi, Conn* c, bool going_away);
     bool push(Session& s, const FrameRef& f);
     void kick(Session& s);
 
@@ -246,6 +249,8 @@ private:
     std::unordered_map<std::string, uint32_t> sid_map_;
     std::unordered_map<std::string, core::TokenBucket> ip_buckets_;
     std::unordered_map<uint64_t, struct lws*> deferred_;
+    std::unordered_map<uint64_t, struct lws*> lingering_;
+    uint64_t next_linger_token_ = 1;
     uint64_t next_http_token_ = 1;
     SessionHandler* handlers_[2] = {nullptr, nullptr};
     HttpHandler* http_ = nullptr;
@@ -1002,7 +1007,10 @@ int ServerImpl::on_ws_established(struct lws* wsi, Conn* c) {
 
 int ServerImpl::on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t len) {
     Session* s = find(c);
-    if (!s) return -1;
+    // A connection whose session has ended (it is closing): what the client still sends is
+    // dropped. Failing here would close with unread input, and the kernel's reset would make
+    // the client discard our last frames (server:error, DISCONNECT) before reading them.
+    if (!s) return 0;
     if (lws_is_first_fragment(wsi)) {
         s->rx.clear();
         s->rx_fragments = 0;
@@ -1096,8 +1104,7 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
             s->ws_wsi = nullptr;
             c->sess_index = kNoSession;
             free_session(*s, "closed");
-            lws_close_reason(wsi, away ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
-            return -1;
+            linger_ws(wsi, c, away);
         }
         return 0;
     }
@@ -1122,9 +1129,36 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
     return 0;
 }
 
+// Everything is written. Closing the socket now, while the client may still be sending, would
+// make the kernel reset the connection, and the client would drop our last frames unread. So
+// give it a moment to close first (it does on DISCONNECT), reading and discarding its input;
+// then close with our close frame anyway.
+void ServerImpl::linger_ws(struct lws* wsi, Conn* c, bool going_away) {
+    constexpr int64_t kWsLingerMs = 1000;
+    c->going_away = going_away;
+    c->linger_token = next_linger_token_++;
+    lingering_[c->linger_token] = wsi;
+    timers_.schedule(platform::monotonic_ms() + kWsLingerMs, ws_linger_cb, this, c->linger_token);
+}
+
+void ServerImpl::ws_linger_cb(void* ctx, uint64_t token, int64_t) {
+    auto* self = static_cast<ServerImpl*>(ctx);
+    auto it = self->lingering_.find(token);
+    if (it == self->lingering_.end()) return;
+    struct lws* wsi = it->second;
+    self->lingering_.erase(it);
+    auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
+    if (!c) return;
+    c->linger_token = 0;
+    c->close_now = true;
+    lws_callback_on_writable(wsi);
+}
+
 // ---------------------------------------------------------------- teardown of a connection
 
 void ServerImpl::detach_conn(Conn* c) {
+    if (c->linger_token) lingering_.erase(c->linger_token);
+    c->linger_token = 0;
     if (c->http_token) deferred_.erase(c->http_token);
     c->http_token = 0;
     delete c->deferred_reply;

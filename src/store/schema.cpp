@@ -31,6 +31,8 @@ constexpr const char* kMigrations[] = {
     // 2: indexes for retention (age order, unconfirmed counting).
     "CREATE INDEX messages_ts ON messages(ts);"
     "CREATE INDEX cursors_room ON cursors(room, delivered);",
+    // 3: the sending device, so a device's replay can skip what it sent itself.
+    "ALTER TABLE messages ADD COLUMN sender_device TEXT NOT NULL DEFAULT '';",
 };
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));
 

@@ -19,14 +19,14 @@ constexpr const char* kMemberships = "SELECT room, user, joined_seq FROM members
 constexpr const char* kCursorsOf = "SELECT user, device, room, delivered, read FROM cursors WHERE user=?1";
 constexpr const char* kOldest = "SELECT min(seq) FROM messages WHERE room=?1";
 constexpr const char* kNewestBelow =
-    "SELECT id, room, seq, sender, client_id, body, ts FROM messages WHERE room=?1 AND seq<?2 "
+    "SELECT id, room, seq, sender, client_id, body, ts, sender_device FROM messages WHERE room=?1 AND seq<?2 "
     "ORDER BY seq DESC LIMIT ?3";
 constexpr const char* kOldestAbove =
-    "SELECT id, room, seq, sender, client_id, body, ts FROM messages WHERE room=?1 AND seq>?2 AND seq<?3 "
+    "SELECT id, room, seq, sender, client_id, body, ts, sender_device FROM messages WHERE room=?1 AND seq>?2 AND seq<?3 "
     "ORDER BY seq ASC LIMIT ?4";
 
 Message message_of(const Query& q) {
-    return Message{q.int64(0), q.text(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.int64(6)};
+    return Message{q.int64(0), q.text(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.int64(6), q.text(7)};
 }
 
 template <class T>
@@ -111,12 +111,12 @@ Result<std::vector<Message>> Store::history(std::string_view room, int64_t befor
                                             bool& has_more) {
     has_more = false;
     if (limit <= 0) return Result<std::vector<Message>>::fail(Status::invalid_argument, "limit must be positive");
-    const int64_t upper = before > 0 ? before : std::numeric_limits<int64_t>::max();
+    const int64_t upper = before >= 0 ? before : std::numeric_limits<int64_t>::max();
     const int64_t fetch = static_cast<int64_t>(limit) + 1; // one extra row answers has_more
     std::vector<Message> out;
     auto row = [&](Query& q) { out.push_back(message_of(q)); };
     int rc;
-    if (after > 0) {
+    if (after >= 0) {
         rc = impl_->read(
             kOldestAbove, [&](Query& q) { q.bind(1, room).bind(2, after).bind(3, upper).bind(4, fetch); }, row);
     } else {
@@ -125,7 +125,7 @@ Result<std::vector<Message>> Store::history(std::string_view room, int64_t befor
     if (rc != SQLITE_OK) return read_error<std::vector<Message>>(impl_->reader, rc, "history");
     has_more = out.size() > static_cast<size_t>(limit);
     if (has_more) out.pop_back();
-    if (after <= 0) std::reverse(out.begin(), out.end());
+    if (after < 0) std::reverse(out.begin(), out.end());
     return out;
 }
 
@@ -143,23 +143,23 @@ Result<std::vector<Message>> Store::replay(std::string_view room, int64_t after_
 }
 
 void Store::submit_message(uint64_t token, std::string room, std::string sender, std::string client_id,
-                           std::string body_json, int64_t ts_ms) {
+                           std::string body_json, int64_t ts_ms, std::string sender_device) {
     impl_->writer->submit(Op{OpKind::message, token, std::move(room), std::move(sender), std::move(client_id),
-                             std::move(body_json), ts_ms, 0, {}});
+                             std::move(body_json), ts_ms, 0, {}, std::move(sender_device)});
 }
 
 void Store::submit_join(uint64_t token, std::string room, std::string user) {
-    impl_->writer->submit(Op{OpKind::join, token, std::move(room), std::move(user), {}, {}, 0, 0, {}});
+    impl_->writer->submit(Op{OpKind::join, token, std::move(room), std::move(user), {}, {}, 0, 0, {}, {}});
 }
 
 void Store::submit_leave(uint64_t token, std::string room, std::string user) {
-    impl_->writer->submit(Op{OpKind::leave, token, std::move(room), std::move(user), {}, {}, 0, 0, {}});
+    impl_->writer->submit(Op{OpKind::leave, token, std::move(room), std::move(user), {}, {}, 0, 0, {}, {}});
 }
 
 void Store::submit_cursor(uint64_t token, std::string user, std::string device, std::string room,
                           int64_t delivered, int64_t read) {
     impl_->writer->submit(
-        Op{OpKind::cursor, token, std::move(room), std::move(user), std::move(device), {}, delivered, read, {}});
+        Op{OpKind::cursor, token, std::move(room), std::move(user), std::move(device), {}, delivered, read, {}, {}});
 }
 
 void Store::drain(const std::function<void(Completion&&)>& fn) { impl_->writer->drain(fn); }

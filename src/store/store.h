@@ -32,6 +32,7 @@ struct Message {
     int64_t seq = 0;
     std::string sender, client_id, body;
     int64_t ts = 0;
+    std::string sender_device; // the deviceId the sender used ("" for HTTP publishes)
 };
 struct Membership {
     std::string room, user;
@@ -94,7 +95,7 @@ public:
     Result<std::vector<Cursor>> load_cursors(std::string_view user); // all rooms/devices of a user
     int64_t latest_seq(std::string_view room) const;                 // committed seq (0 when empty), from memory
     int64_t oldest_seq(std::string_view room);                       // lowest retained seq, 0 when none
-    // PROTOCOL §13 History: before/after are exclusive bounds (<= 0: unset), results ascending.
+    // PROTOCOL §13 History: before/after are exclusive bounds (< 0: unset; 0 is a bound), ascending.
     // No bound: the newest page, has_more = older exist. before only: has_more = older exist.
     // after (with or without before): the oldest page above after (below before), has_more = newer
     // exist inside the bounds. limit must be > 0 (invalid_argument otherwise).
@@ -106,7 +107,7 @@ public:
 
     // ---- Writes: queued to the writer thread, completed in order through drain(). Thread-safe.
     void submit_message(uint64_t token, std::string room, std::string sender, std::string client_id,
-                        std::string body_json, int64_t ts_ms);
+                        std::string body_json, int64_t ts_ms, std::string sender_device = {});
     // joined_seq = the room's latest seq at commit; Completion.message.seq carries it.
     void submit_join(uint64_t token, std::string room, std::string user);
     // Removes the membership and the user's cursors in that room.

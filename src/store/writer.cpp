@@ -14,9 +14,9 @@ namespace outpost::store {
 namespace {
 
 constexpr const char* kFindKey =
-    "SELECT id, room, seq, sender, client_id, body, ts FROM messages WHERE sender=?1 AND client_id=?2";
+    "SELECT id, room, seq, sender, client_id, body, ts, sender_device FROM messages WHERE sender=?1 AND client_id=?2";
 constexpr const char* kInsertMessage =
-    "INSERT INTO messages(room, seq, sender, client_id, body, ts) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO messages(room, seq, sender, client_id, body, ts, sender_device) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr const char* kUpsertRoom =
     "INSERT INTO rooms(name, latest_seq) VALUES(?1, ?2) "
     "ON CONFLICT(name) DO UPDATE SET latest_seq = excluded.latest_seq";
@@ -313,7 +313,7 @@ int Writer::apply_message(Op& op, Completion& c, SeqMap& undo) {
         Query q(*find);
         q.bind(1, op.user).bind(2, op.key);
         if (q.step()) {
-            c.message = Message{q.int64(0), q.text(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.int64(6)};
+            c.message = Message{q.int64(0), q.text(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.int64(6), q.text(7)};
             c.duplicate = true;
             return SQLITE_OK;
         }
@@ -323,12 +323,12 @@ int Writer::apply_message(Op& op, Completion& c, SeqMap& undo) {
     if (!ins) return db_.last_rc();
     int64_t& slot = seq_slot(seqs_, undo, op.room);
     Query q(*ins);
-    q.bind(1, op.room).bind(2, slot + 1).bind(3, op.user).bind(4, op.key).bind(5, op.body).bind(6, op.a);
+    q.bind(1, op.room).bind(2, slot + 1).bind(3, op.user).bind(4, op.key).bind(5, op.body).bind(6, op.a).bind(7, op.device);
     q.step();
     if (q.rc() != SQLITE_DONE) return q.rc();
     ++slot;
     // copies: a failed batch still needs its ops to answer
-    c.message = Message{db_.last_insert_id(), op.room, slot, op.user, op.key, op.body, op.a};
+    c.message = Message{db_.last_insert_id(), op.room, slot, op.user, op.key, op.body, op.a, op.device};
     return SQLITE_OK;
 }
 

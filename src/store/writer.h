@@ -33,6 +33,7 @@ struct Op {
     std::string room, user, key, body;
     int64_t a = 0, b = 0;
     Clock::time_point at;
+    std::string device; // message: the sending device
 };
 
 struct StringHash {

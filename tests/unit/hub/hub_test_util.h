@@ -81,7 +81,7 @@ public:
             if (sink && sink->size() < sink->capacity()) sink->push_back(f);
             return true;
         }
-        if (full.count(id.index) && !bypass) return false;
+        if (!bypass && (full.count(id.index) || f->len > max_frame_bytes)) return false;
         sent[id.index].emplace_back(f->binary ? "<bin>" + std::string(f->view()) : std::string(f->view()));
         return true;
     }
@@ -104,6 +104,7 @@ public:
     std::map<uint32_t, std::vector<std::string>> sent; // session index -> frames, in order
     std::map<uint32_t, std::string> closed;            // session index -> close reason
     std::map<uint32_t, bool> full;                     // sessions whose queue refuses frames
+    size_t max_frame_bytes = SIZE_MAX;                 // like max_send_queue_bytes with an empty queue
     int64_t now = 1000;
 
 private:

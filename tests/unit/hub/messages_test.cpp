@@ -173,5 +173,58 @@ TEST_F(Messages, NewDeviceReplaysThenSyncComplete) {
     EXPECT_EQ(carol2.events("sync:complete").at(0).dump(), R"({"rooms":{}})");
 }
 
+
+// PROTOCOL.md §7: calling the ack callback the server attaches to every message:new confirms
+// delivery like message:delivered (other members see message:status "delivered").
+TEST_F(Messages, AckingMessageNewConfirmsDeliveryInEveryRoom) {
+    rig.join(a1, "second");
+    rig.join(b1, "second");
+    for (const char* room : {"lobby", "second"}) {
+        rig.clear_all();
+        send(a1, std::string("\"room\":\"") + room + "\",\"body\":1,\"clientId\":\"ack-" + room + "\"", 1);
+        int64_t ack_id = -1;
+        for (const std::string& f : b1.frames()) {
+            Packet p = decode(f);
+            if (p.type == '2' && p.args[0].str() == "message:new") ack_id = p.id;
+        }
+        ASSERT_GE(ack_id, sio::kAppAckBase) << room;
+        rig.layer->on_message(b1.id.session, EioPacket{EioType::message, false, "3" + std::to_string(ack_id) + "[]"});
+        std::vector<Json> st = a1.events("message:status");
+        ASSERT_EQ(st.size(), 1u) << "room " << room << ": bob acknowledged message:new (ack id " << ack_id
+                                 << ") but no delivered receipt followed";
+        EXPECT_EQ(st[0]["status"].str(), "delivered");
+        EXPECT_EQ(st[0]["room"].str(), room);
+        EXPECT_EQ(st[0]["userId"].str(), "bob");
+    }
+}
+
+// PROTOCOL.md §13 Cursors: replay skips the messages that the same device sent.
+TEST_F(Messages, ReplaySkipsTheDevicesOwnMessages) {
+    send(a1, R"("room":"lobby","body":"mine","clientId":"own1")", 1);
+    send(b1, R"("room":"lobby","body":"theirs","clientId":"b1")", 2);
+    a1.close();
+    Client again = rig.connect("alice", {}, "laptop");
+    std::vector<Json> replay = again.events("message:new");
+    std::vector<int> seqs;
+    for (const Json& m : replay) seqs.push_back(int(m["seq"].num()));
+    EXPECT_EQ(seqs, (std::vector<int>{2})) << "the laptop sent seq 1 itself";
+}
+
+TEST_F(Messages, GapBeforeReplayWhenMoreThanReplayMaxWereMissed) {
+    rig.settings.limits.replay_max = 2;
+    rig.hub->set_settings(rig.settings);
+    for (int i = 1; i <= 5; ++i) send(a1, "\"room\":\"lobby\",\"body\":" + std::to_string(i) + ",\"clientId\":\"g" + std::to_string(i) + "\"", i);
+    Client tablet = rig.connect("bob", {}, "tablet");
+    std::vector<std::string> names = tablet.event_names();
+    std::vector<std::string> want{"connection:established", "sync:gap", "message:new", "message:new", "sync:complete"};
+    EXPECT_EQ(names, want);
+    ASSERT_EQ(tablet.events("sync:gap").size(), 1u);
+    EXPECT_EQ(tablet.events("sync:gap")[0].dump(), R"({"room":"lobby","fromSeq":1,"toSeq":3})");
+    std::vector<Json> m = tablet.events("message:new");
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0]["seq"].num(), 4);
+    EXPECT_EQ(m[1]["seq"].num(), 5);
+}
+
 } // namespace
 } // namespace outpost::hub::test

@@ -397,6 +397,17 @@ TEST_F(Typing, LastSocketGoingSendsInactive) {
     EXPECT_EQ(b1.events("user:typing").size(), 2u);
 }
 
+TEST_F(Typing, LeavingTheRoomStopsTyping) {
+    a1.emit(R"(["typing",{"room":"lobby","active":true}])");
+    a1.emit(R"(["room:leave",{"room":"lobby"}])", 2);
+    ASSERT_TRUE(a1.ack(2)["ok"].is_true());
+    std::vector<Json> t = b1.events("user:typing");
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_TRUE(t[1]["active"].is_false());
+    rig.t.advance(10000);
+    EXPECT_EQ(b1.events("user:typing").size(), 2u);
+}
+
 TEST_F(Typing, NotMember) {
     c1.emit(R"(["typing",{"room":"lobby","active":true}])", 1);
     EXPECT_EQ(c1.ack(1)["error"]["code"].str(), "not_member");

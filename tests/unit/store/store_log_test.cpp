@@ -197,26 +197,28 @@ TEST_P(StoreHistory, PagesInAscendingOrder) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, StoreHistory,
-    ::testing::Values(HistoryCase{"newest_page", 0, 0, 3, {8, 9, 10}, true},
-                      HistoryCase{"everything", 0, 0, 50, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
-                      HistoryCase{"exactly_all", 0, 0, 10, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
-                      HistoryCase{"before", 8, 0, 3, {5, 6, 7}, true},
-                      HistoryCase{"before_reaches_start", 4, 0, 3, {1, 2, 3}, false},
-                      HistoryCase{"before_past_start", 3, 0, 5, {1, 2}, false},
-                      HistoryCase{"after", 0, 2, 3, {3, 4, 5}, true},
-                      HistoryCase{"after_reaches_end", 0, 7, 3, {8, 9, 10}, false},
-                      HistoryCase{"after_latest", 0, 10, 3, {}, false},
+    ::testing::Values(HistoryCase{"newest_page", -1, -1, 3, {8, 9, 10}, true},
+                      HistoryCase{"everything", -1, -1, 50, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
+                      HistoryCase{"exactly_all", -1, -1, 10, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
+                      HistoryCase{"before", 8, -1, 3, {5, 6, 7}, true},
+                      HistoryCase{"before_reaches_start", 4, -1, 3, {1, 2, 3}, false},
+                      HistoryCase{"before_past_start", 3, -1, 5, {1, 2}, false},
+                      HistoryCase{"after", -1, 2, 3, {3, 4, 5}, true},
+                      HistoryCase{"after_reaches_end", -1, 7, 3, {8, 9, 10}, false},
+                      HistoryCase{"after_latest", -1, 10, 3, {}, false},
                       HistoryCase{"window", 8, 2, 3, {3, 4, 5}, true},
                       HistoryCase{"window_exact", 6, 2, 3, {3, 4, 5}, false},
-                      HistoryCase{"before_beyond_latest", 100, 0, 2, {9, 10}, true}),
+                      HistoryCase{"before_beyond_latest", 100, -1, 2, {9, 10}, true},
+                      HistoryCase{"after_zero_is_a_bound", -1, 0, 3, {1, 2, 3}, true},
+                      HistoryCase{"before_zero_is_empty", 0, -1, 3, {}, false}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(StoreLog, HistoryRejectsNonPositiveLimitAndEmptyRoomIsEmpty) {
     auto s = open_store(opts);
     ASSERT_TRUE(s);
     bool more = true;
-    EXPECT_EQ(s->history("h", 0, 0, 0, more).status(), Status::invalid_argument);
-    auto r = s->history("h", 0, 0, 10, more);
+    EXPECT_EQ(s->history("h", -1, -1, 0, more).status(), Status::invalid_argument);
+    auto r = s->history("h", -1, -1, 10, more);
     ASSERT_TRUE(r.ok());
     EXPECT_TRUE(r->empty());
     EXPECT_FALSE(more);
