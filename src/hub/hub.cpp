@@ -204,6 +204,10 @@ void Hub::add_member(User& u, Room& r, int64_t joined_seq) {
 void Hub::remove_member(User& u, Room& r) {
     if (!r.members.erase(u.id)) return;
     u.rooms.erase(std::remove(u.rooms.begin(), u.rooms.end(), r.rid), u.rooms.end());
+    // The store drops the user's cursors in the room with the membership; so does memory, so a
+    // later join starts from the new joined_seq.
+    for (auto& [device, cursors] : u.cursors) cursors.erase(r.rid);
+    u.receipts.erase(r.rid);
     for (sio::SocketId s : u.sockets) adapter_->leave(r.name, s);
     stop_typing(r, u.uid, true);
 }

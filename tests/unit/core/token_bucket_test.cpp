@@ -2,6 +2,7 @@
 // retry_after exactly as long as needed, and sub-token time carried over.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "core/token_bucket.h"
@@ -72,6 +73,9 @@ TEST(TokenBucket, SubTokenTimeIsNotLost) {
 struct RetryCase {
     int64_t burst, per_ms, taken_at, asked_at;
 };
+void PrintTo(const RetryCase& c, std::ostream* os) {
+    *os << "{burst " << c.burst << ", per_ms " << c.per_ms << ", asked at " << c.asked_at << "}";
+}
 
 class RetryAfter : public ::testing::TestWithParam<RetryCase> {};
 
@@ -118,6 +122,9 @@ namespace {
 struct PollCase {
     int64_t burst, per_ms, poll_every_ms;
 };
+void PrintTo(const PollCase& c, std::ostream* os) {
+    *os << "{burst " << c.burst << ", per_ms " << c.per_ms << ", polled every " << c.poll_every_ms << " ms}";
+}
 
 class FrequentPolling : public ::testing::TestWithParam<PollCase> {};
 

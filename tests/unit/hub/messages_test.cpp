@@ -179,7 +179,7 @@ TEST_F(Messages, NewDeviceReplaysThenSyncComplete) {
 TEST_F(Messages, AckingMessageNewConfirmsDeliveryInEveryRoom) {
     rig.join(a1, "second");
     rig.join(b1, "second");
-    for (const char* room : {"lobby", "second"}) {
+    for (const char* room : {"second", "lobby"}) { // "lobby" was created first: room index 0
         rig.clear_all();
         send(a1, std::string("\"room\":\"") + room + "\",\"body\":1,\"clientId\":\"ack-" + room + "\"", 1);
         int64_t ack_id = -1;
@@ -189,12 +189,12 @@ TEST_F(Messages, AckingMessageNewConfirmsDeliveryInEveryRoom) {
         }
         ASSERT_GE(ack_id, sio::kAppAckBase) << room;
         rig.layer->on_message(b1.id.session, EioPacket{EioType::message, false, "3" + std::to_string(ack_id) + "[]"});
-        std::vector<Json> st = a1.events("message:status");
-        ASSERT_EQ(st.size(), 1u) << "room " << room << ": bob acknowledged message:new (ack id " << ack_id
+        std::vector<Json> statuses = a1.events("message:status");
+        ASSERT_EQ(statuses.size(), 1u) << "room " << room << ": bob acknowledged message:new (ack id " << ack_id
                                  << ") but no delivered receipt followed";
-        EXPECT_EQ(st[0]["status"].str(), "delivered");
-        EXPECT_EQ(st[0]["room"].str(), room);
-        EXPECT_EQ(st[0]["userId"].str(), "bob");
+        EXPECT_EQ(statuses[0]["status"].str(), "delivered");
+        EXPECT_EQ(statuses[0]["room"].str(), room);
+        EXPECT_EQ(statuses[0]["userId"].str(), "bob");
     }
 }
 

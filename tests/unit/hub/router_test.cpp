@@ -3,6 +3,7 @@
 // socket keeps working) and the per-class rate limits with the cut for flooding.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct RefusalCase {
     std::string payload; // CONNECT payload; "%T" is replaced by a valid token for "alice"
     const char* code;
 };
+
+void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.what; }
 
 class ConnectRefused : public ::testing::TestWithParam<RefusalCase> {};
 
@@ -141,6 +144,8 @@ std::string n_ids(int n) {
 const std::string kRoomRule = "room: expected 1-100 chars of [A-Za-z0-9_.:@-]";
 const std::string kUserRule = "expected 1-64 chars of [A-Za-z0-9_.@-]";
 const std::string kSeqRange = "seq: expected an integer from 0 to 9007199254740992";
+
+void PrintTo(const PayloadCase& c, std::ostream* os) { *os << c.what; }
 
 class InvalidPayload : public ::testing::TestWithParam<PayloadCase> {};
 

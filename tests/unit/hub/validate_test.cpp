@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "hub/validate.h"
@@ -20,6 +21,8 @@ struct NameCase {
     std::string value;
     bool room, user, client;
 };
+
+void PrintTo(const NameCase& c, std::ostream* os) { *os << c.what; }
 
 class Names : public ::testing::TestWithParam<NameCase> {};
 
@@ -103,6 +106,8 @@ struct ValidateCase {
     std::string json;       // members after "need" (or a whole non-object document when starting with '!')
     const char* message;    // nullptr: valid
 };
+
+void PrintTo(const ValidateCase& c, std::ostream* os) { *os << c.what; }
 
 class Validate : public ::testing::TestWithParam<ValidateCase> {};
 
