@@ -66,7 +66,7 @@ const Schema kHistorySchema{kHistoryFields, 4};
 // serves all recipients and the answer needs no per-recipient bookkeeping.
 int64_t message_ack_id(uint32_t rid, int64_t seq) { return int64_t(rid + 1) * sio::kAppAckBase + (seq & 0xffffffff); }
 bool decode_ack_id(int64_t id, uint32_t& rid, int64_t& seq) {
-    if (id < sio::kAppAckBase * 2) return false;
+    if (id < sio::kAppAckBase) return false;
     rid = uint32_t(id / sio::kAppAckBase - 1);
     seq = id % sio::kAppAckBase;
     return true;
@@ -224,7 +224,7 @@ void Hub::reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json
     std::string body = "[{\"ok\":true";
     if (!fields_json.empty()) body += "," + std::string(fields_json);
     body += "}]";
-    layer_->ack(s, ack_id, body);
+    if (!layer_->ack(s, ack_id, body)) on_slow_consumer(s); // an answer is never dropped silently
 }
 
 void Hub::reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
@@ -233,11 +233,9 @@ void Hub::reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, E
     ++stats_.errors_by_code[size_t(code)];
     std::string err = "{\"code\":\"" + std::string(error_code_name(code)) + "\",\"message\":" + json_string(message);
     if (retry_after_ms >= 0) err += ",\"retryAfterMs\":" + std::to_string(retry_after_ms);
-    if (ack_id >= 0) {
-        layer_->ack(s, ack_id, "[{\"ok\":false,\"error\":" + err + "}}]");
-        return;
-    }
-    layer_->emit(s, "[\"server:error\"," + err + ",\"event\":" + json_string(event) + "}]");
+    bool sent = ack_id >= 0 ? layer_->ack(s, ack_id, "[{\"ok\":false,\"error\":" + err + "}}]")
+                            : layer_->emit(s, "[\"server:error\"," + err + ",\"event\":" + json_string(event) + "}]");
+    if (!sent) on_slow_consumer(s); // an answer is never dropped silently
 }
 
 // PROTOCOL.md §13: server:error first (past the send-queue limit), then DISCONNECT, then close.
@@ -379,10 +377,12 @@ void Hub::presence_broadcast(const User& u, const pool::FrameRef& f, bool includ
     auto key = [](sio::SocketId a) { return a.session.pack(); };
     std::sort(to.begin(), to.end(), [&](auto a, auto b) { return key(a) < key(b); });
     to.erase(std::unique(to.begin(), to.end()), to.end());
+    std::vector<sio::SocketId> full;
     for (sio::SocketId s : to) {
         if (!include_own && std::find(u.sockets.begin(), u.sockets.end(), s) != u.sockets.end()) continue;
-        layer_->send_frame(s, f);
+        if (!layer_->send_frame(s, f)) full.push_back(s);
     }
+    for (sio::SocketId s : full) on_slow_consumer(s);
 }
 
 void Hub::user_came(User& u, sio::SocketId s, const Sock& k) {
@@ -759,7 +759,8 @@ void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const c
         Room* r = find_room(name);
         if (!r || !is_member(u, *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
     }
-    if (store_ && !store_->health().writable)
+    if (!store_) return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "no storage is attached");
+    if (!store_->health().writable)
         return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "storage is not writable: " + store_->health().reason);
     uint64_t token = next_token_++;
     pending_[token] = Pending{Pending::message, s, e.ack_id, name, u.id, std::string(e.name)};
@@ -767,6 +768,11 @@ void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const c
 }
 
 void Hub::publish(std::string_view room_name, std::string_view body_json, std::string_view client_id, uint64_t reply_token) {
+    if (!store_) {
+        layer_->transport().http_reply(reply_token, net::HttpResponse{503, "application/json",
+                                                                      "{\"code\":\"unavailable\",\"message\":\"no storage is attached\"}"});
+        return;
+    }
     room(room_name);
     uint64_t token = next_token_++;
     Pending p{Pending::message, {}, -1, std::string(room_name), "system", "publish"};
@@ -885,6 +891,7 @@ void Hub::on_message_read(sio::SocketId s, Sock& k, const sio::Event& e, const c
 void Hub::on_history_get(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
     Room* r = find_room(str(p, "room"));
     if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    if (!store_) return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "no storage is attached");
     bool has_more = false;
     Result<std::vector<store::Message>> rows =
         store_->history(r->name, int_field(p, "before", -1), int_field(p, "after", -1), int(int_field(p, "limit", 50)), has_more);

@@ -517,7 +517,9 @@ void ServerImpl::kick(Session& s) {
 bool ServerImpl::send(SessionId id, const FrameRef& frame, bool bypass_limit) {
     Session* s = find(id);
     if (!s || !frame || s->closing) return false;
-    if (!bypass_limit && s->queued_bytes + frame->len > opt_.max_send_queue_bytes) return false;
+    // The limit bounds what waits; a single frame larger than the limit still goes when nothing
+    // else is waiting (a large history page is slow, not a reason to cut).
+    if (!bypass_limit && s->queued_bytes > 0 && s->queued_bytes + frame->len > opt_.max_send_queue_bytes) return false;
     return push(*s, frame);
 }
 
