@@ -195,6 +195,15 @@ Hub::Room* Hub::find_room(std::string_view name) {
 
 bool Hub::is_member(const User& u, const Room& r) const { return r.members.count(u.id) != 0; }
 
+// The room named by the payload's "room" when the socket's user is a member; otherwise answers
+// not_member (PROTOCOL.md §13: every room event but room:join) and returns null.
+Hub::Room* Hub::member_room(sio::SocketId s, const Sock& k, const sio::Event& e, const cJSON* p) {
+    Room* r = find_room(str(p, "room"));
+    if (r && is_member(users_[k.uid], *r)) return r;
+    reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    return nullptr;
+}
+
 void Hub::add_member(User& u, Room& r, int64_t joined_seq) {
     if (!r.members.emplace(u.id, joined_seq).second) return;
     u.rooms.push_back(r.rid);
@@ -872,25 +881,20 @@ void Hub::on_app_ack(sio::SocketId s, int64_t id, const cJSON*) {
     if (is_member(users_[k->uid], r)) confirm(s, *k, r, seq, false);
 }
 
-void Hub::on_message_delivered(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
-    Room* r = find_room(str(p, "room"));
-    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+// message:delivered and message:read: cumulative confirmations up to `seq`.
+void Hub::on_receipt(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p, bool read) {
+    Room* r = member_room(s, k, e, p);
+    if (!r) return;
     int64_t seq = int_field(p, "seq", 0);
-    confirm(s, k, *r, seq, false);
+    confirm(s, k, *r, seq, read);
     reply_ok(s, e.ack_id, "\"room\":" + json_string(r->name) + ",\"seq\":" + std::to_string(seq));
 }
-
-void Hub::on_message_read(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
-    Room* r = find_room(str(p, "room"));
-    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
-    int64_t seq = int_field(p, "seq", 0);
-    confirm(s, k, *r, seq, true);
-    reply_ok(s, e.ack_id, "\"room\":" + json_string(r->name) + ",\"seq\":" + std::to_string(seq));
-}
+void Hub::on_message_delivered(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) { on_receipt(s, k, e, p, false); }
+void Hub::on_message_read(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) { on_receipt(s, k, e, p, true); }
 
 void Hub::on_history_get(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
-    Room* r = find_room(str(p, "room"));
-    if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
+    Room* r = member_room(s, k, e, p);
+    if (!r) return;
     if (!store_) return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "no storage is attached");
     bool has_more = false;
     Result<std::vector<store::Message>> rows =

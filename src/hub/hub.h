@@ -160,6 +160,7 @@ private:
     Room& room(std::string_view name);
     Room* find_room(std::string_view name);
     bool is_member(const User& u, const Room& r) const;
+    Room* member_room(sio::SocketId s, const Sock& k, const sio::Event& e, const cJSON* p);
     auth::VerifyResult verify(std::string_view token) const;
     void schedule_expiry(sio::SocketId s, Sock& k);
     static void expiry_cb(void* ctx, uint64_t arg, int64_t now);
@@ -198,6 +199,7 @@ private:
     void on_message_send(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     void on_message_delivered(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     void on_message_read(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_receipt(sio::SocketId, Sock&, const sio::Event&, const cJSON*, bool read);
     void on_history_get(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     void on_admin_broadcast(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     void on_admin_disconnect(sio::SocketId, Sock&, const sio::Event&, const cJSON*);

@@ -216,6 +216,7 @@ private:
     void linger_ws(struct lws* wsi, Conn* c, bool going_away);
     bool push(Session& s, const FrameRef& f);
     void kick(Session& s);
+    void end_poll(Session& s, const char* v4_body, const char* v3_body);
 
     // inbound
     void handle_packet(Session& s, const EioPacket& p);
@@ -431,15 +432,19 @@ void ServerImpl::free_session(Session& s, std::string_view reason) {
     if (h) h->on_close(id, reason);
 }
 
+// Answers the session's pending poll with a final body and detaches it from the session.
+void ServerImpl::end_poll(Session& s, const char* v4_body, const char* v3_body) {
+    if (!s.poll_wsi) return;
+    auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
+    if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? v3_body : v4_body);
+    if (pc) pc->sess_index = kNoSession;
+    lws_callback_on_writable(s.poll_wsi);
+    s.poll_wsi = nullptr;
+}
+
 // Ends a session now: a pending poll is answered (noop), WebSockets are closed.
 void ServerImpl::kill_session(Session& s, std::string_view reason, bool going_away) {
-    if (s.poll_wsi) {
-        auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
-        if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? "1:6" : "6");
-        if (pc) pc->sess_index = kNoSession;
-        lws_callback_on_writable(s.poll_wsi);
-        s.poll_wsi = nullptr;
-    }
+    end_poll(s, "6", "1:6");
     if (s.ws_wsi) {
         auto* wc = static_cast<Conn*>(lws_wsi_user(s.ws_wsi));
         if (wc) {
@@ -783,11 +788,7 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
 int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
     if (s.poll_wsi) {
         // A second concurrent GET: refuse it and end the session; the first poll gets "close".
-        auto* first = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
-        if (first && !first->reply) first->reply = new std::string(s.eio == 3 ? "1:1" : "1");
-        if (first) first->sess_index = kNoSession;
-        lws_callback_on_writable(s.poll_wsi);
-        s.poll_wsi = nullptr;
+        end_poll(s, "1", "1:1");
         ++stats_.closed_protocol_error;
         free_session(s, "duplicate poll");
         c->sess_index = kNoSession;
@@ -1066,13 +1067,7 @@ int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s) {
         if (p.type == EioType::upgrade && s.upgrading) {
             s.ws = true;
             s.upgrading = false;
-            if (s.poll_wsi) {
-                auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
-                if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? "1:6" : "6");
-                if (pc) pc->sess_index = kNoSession;
-                lws_callback_on_writable(s.poll_wsi);
-                s.poll_wsi = nullptr;
-            }
+            end_poll(s, "6", "1:6");
             if (!s.queue.empty()) lws_callback_on_writable(wsi);
             return 0;
         }

@@ -1,7 +1,9 @@
 // 13-crash - the delivery guarantee under kill -9: a client sends numbered messages while the server is
 // SIGKILLed at random moments and restarted on the same data_dir; the client resends what was not acked
 // (same clientId). Afterwards every acked message is stored exactly once, in order, without seq gaps, the
-// database passes integrity_check, and an offline device replays them all (PROTOCOL §6, §7, §13).
+// database passes integrity_check, and an offline device gets them all in seq order: replayed before
+// sync:complete, the part beyond limits.replay_max (default 1000) announced by sync:gap and paged with
+// history:get (PROTOCOL §6, §7, §13).
 // Cycles: 20 when CI=true, else CRASH_CYCLES (default 20).
 
 import { describe } from 'node:test';
@@ -15,6 +17,7 @@ import { kill9, dbPath, historyAll, ledger, integrityCheck } from './lib/durable
 
 const CYCLES = process.env.CI === 'true' ? 20 : Math.max(1, Number(process.env.CRASH_CYCLES || 20));
 const WINDOW = 4; // messages in flight at once
+const REPLAY_MAX = 1000; // limits.replay_max, left at its default
 const CONFIG = {
   presence: { grace_ms: 300 },
   rate_limits: {
@@ -22,7 +25,6 @@ const CONFIG = {
     message: { burst: 100000, per_ms: 1000 },
     default: { burst: 100000, per_ms: 1000 },
   },
-  limits: { replay_max: 1000000 },
   retention: { max_messages_per_room: 100000000 },
 };
 
@@ -143,16 +145,25 @@ describe('crash: SIGKILL at random moments while a client sends', () => {
       const d2 = new Client(srv, 'crash-bob', { deviceId: 'd2' });
       opened.push(d2);
       await d2.ready();
-      const done = await d2.waitFor('sync:complete', () => true, 30000);
+      const done = await d2.waitFor('sync:complete', () => true, 30000).catch((e) => {
+        const got = d2.all('message:new', (m) => m.room === room);
+        throw new Error(
+          `${e.message}: d2 got ${got.length} of ${stored.length} message:new (last seq ${got.at(-1)?.seq}), ` +
+            `connected=${d2.socket.connected}, server:error=${JSON.stringify(d2.all('server:error'))}`,
+        );
+      });
       const end = d2.log.findIndex((e) => e.event === 'sync:complete');
       const replay = d2.log.slice(0, end).filter((e) => e.event === 'message:new' && e.payload?.room === room).map((e) => e.payload);
-      const gapsAnnounced = d2.all('sync:gap');
+      const gaps = d2.entries('sync:gap', (g) => g.room === room);
+      const paged = [];
+      for (const g of gaps) paged.push(...(await historyAll(d2, room, { after: g.payload.fromSeq - 1, before: g.payload.toSeq + 1 })));
+      const seen = [...paged, ...replay];
 
       const summary =
         `cycles=${CYCLES} seconds=${Math.round((Date.now() - started) / 1000)} sent=${sent} acked=${sender.acked.size} ` +
         `stored=${l.stored} lost=${l.lost} duplicates=${l.duplicates} seq_gaps=${l.gaps} out_of_order=${l.disorder} ` +
         `ack_seq_mismatch=${l.moved} resent=${sender.resent} duplicate_acks=${sender.duplicateAcks} refusals=${sender.refusals.length} ` +
-        `integrity=${integrity.available ? JSON.stringify(integrity.out) : 'skipped (no sqlite3 CLI)'} d2_replayed=${replay.length}`;
+        `integrity=${integrity.available ? JSON.stringify(integrity.out) : 'skipped (no sqlite3 CLI)'} d2_replayed=${replay.length} d2_paged=${paged.length} sync_gaps=${JSON.stringify(gaps.map((g) => g.payload))}`;
       t.diagnostic(summary);
       console.log(`13-crash: ${summary}`);
 
@@ -168,10 +179,14 @@ describe('crash: SIGKILL at random moments while a client sends', () => {
       if (integrity.available) assert.equal(integrity.out, 'ok', `PRAGMA integrity_check after kill -9: ${integrity.out}`);
       else t.diagnostic('PRAGMA integrity_check skipped: the sqlite3 CLI is not installed (history after a restart checked instead)');
 
-      assert.deepEqual(gapsAnnounced, [], 'no sync:gap for d2');
-      assert.deepEqual(replay.map((m) => m.seq), stored.map((m) => m.seq), 'd2 replays every stored message in seq order before sync:complete');
-      assert.deepEqual(replay.map((m) => m.clientId), stored.map((m) => m.clientId), 'd2 replays the same messages');
-      assert.equal(done.rooms?.[room], l.stored, 'sync:complete.rooms has the last seq');
+      // PROTOCOL §7/§13: more than replay_max missed -> sync:gap {1, latest - replay_max} first, then the newest replay_max.
+      const latest = l.stored;
+      const expectGaps = latest > REPLAY_MAX ? [{ room, fromSeq: 1, toSeq: latest - REPLAY_MAX }] : [];
+      assert.deepEqual(gaps.map((g) => g.payload), expectGaps, 'sync:gap for d2');
+      if (gaps.length) assert.ok(d2.log.indexOf(gaps[0]) < d2.log.findIndex((e) => e.event === 'message:new'), 'sync:gap comes before the replay');
+      assert.deepEqual(replay.map((m) => m.seq), stored.slice(-REPLAY_MAX).map((m) => m.seq), 'd2 replays the newest messages in seq order before sync:complete');
+      assert.deepEqual(seen.map((m) => m.clientId), stored.map((m) => m.clientId), 'd2 has every message: the gap paged with history:get, then the replay');
+      assert.equal(done.rooms?.[room], latest, 'sync:complete.rooms has the last seq');
     } finally {
       sender?.close();
       closeAll(opened);

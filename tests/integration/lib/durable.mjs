@@ -46,12 +46,16 @@ export function dbPath(srv) {
   return path.join(srv.dataDir, 'outpost.db');
 }
 
-/** Every message of `room`, paged with history:get from after:0 (limit 100); throws on a refused page. */
-export async function historyAll(client, room, ms = 5000) {
+/**
+ * Every message of `room` after seq `after` (and before `before`, when given), paged forwards with
+ * history:get (limit 100); throws on a refused page.
+ */
+export async function historyAll(client, room, { after = 0, before, ms = 5000 } = {}) {
   const out = [];
-  let after = 0;
   for (let page = 0; page < 100000; page++) {
-    const r = await client.ask('history:get', { room, after, limit: 100 }, ms);
+    const q = { room, after, limit: 100 };
+    if (before !== undefined) q.before = before;
+    const r = await client.ask('history:get', q, ms);
     if (!r?.ok) throw new Error(`history:get {room:${room}, after:${after}} refused: ${JSON.stringify(r)}`);
     out.push(...r.messages);
     if (!r.hasMore) return out;
