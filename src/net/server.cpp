@@ -70,6 +70,8 @@ struct Conn {
     bool going_away;
     bool probe_reply;      // ws probe: "3probe" to send
     uint64_t linger_token; // ws: everything is sent, waiting for the client to close first
+    int64_t linger_end_ms; // ...until then at the latest
+    int64_t last_rx_ms;    // when the client last sent something
     char method[8];
 };
 
@@ -1010,6 +1012,7 @@ int ServerImpl::on_ws_established(struct lws* wsi, Conn* c) {
 
 int ServerImpl::on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t len) {
     Session* s = find(c);
+    c->last_rx_ms = platform::monotonic_ms();
     // A connection whose session has ended (it is closing): what the client still sends is
     // dropped. Failing here would close with unread input, and the kernel's reset would make
     // the client discard our last frames (server:error, DISCONNECT) before reading them.
@@ -1126,25 +1129,33 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
     return 0;
 }
 
-// Everything is written. Closing the socket now, while the client may still be sending, would
-// make the kernel reset the connection, and the client would drop our last frames unread. So
-// give it a moment to close first (it does on DISCONNECT), reading and discarding its input;
-// then close with our close frame anyway.
+// Everything is written. Closing the socket while the client is still sending would make the
+// kernel reset the connection, and the client would drop our last frames unread. So wait until
+// the client closes (it does on DISCONNECT) or has been quiet for a moment, reading and
+// discarding its input, at most a second; then close with our close frame.
+constexpr int64_t kWsQuietMs = 100, kWsLingerMaxMs = 1000, kWsLingerStepMs = 50;
+
 void ServerImpl::linger_ws(struct lws* wsi, Conn* c, bool going_away) {
-    constexpr int64_t kWsLingerMs = 1000;
+    int64_t now = platform::monotonic_ms();
     c->going_away = going_away;
     c->linger_token = next_linger_token_++;
+    c->linger_end_ms = now + kWsLingerMaxMs;
+    if (!c->last_rx_ms) c->last_rx_ms = now;
     lingering_[c->linger_token] = wsi;
-    timers_.schedule(platform::monotonic_ms() + kWsLingerMs, ws_linger_cb, this, c->linger_token);
+    timers_.schedule(now + kWsLingerStepMs, ws_linger_cb, this, c->linger_token);
 }
 
-void ServerImpl::ws_linger_cb(void* ctx, uint64_t token, int64_t) {
+void ServerImpl::ws_linger_cb(void* ctx, uint64_t token, int64_t now) {
     auto* self = static_cast<ServerImpl*>(ctx);
     auto it = self->lingering_.find(token);
     if (it == self->lingering_.end()) return;
     struct lws* wsi = it->second;
-    self->lingering_.erase(it);
     auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
+    if (c && now - c->last_rx_ms < kWsQuietMs && now < c->linger_end_ms) {
+        self->timers_.schedule(now + kWsLingerStepMs, ws_linger_cb, self, token);
+        return;
+    }
+    self->lingering_.erase(it);
     if (!c) return;
     c->linger_token = 0;
     c->close_now = true;

@@ -41,6 +41,7 @@ constexpr const char* kUsage =
     "  fanout     --rooms rooms of --room-size members, member 0 publishes; deliveries/s, latency\n"
     "  echo       --conns connections at --rate msgs/s in total (0: closed loop, --window each)\n"
     "  durable    (outpost) message:send with ack, --rate or closed loop; acks/s, ack latency\n"
+    "  probe      wait until --port accepts TCP connections (--timeout); exit 1 if it never does\n"
     "  reconnect  (outpost) --phase prepare|storm|all: queue --queued messages per room, then\n"
     "             reconnect every client at once; time until all have sync:complete\n"
     "options:\n"
@@ -620,7 +621,7 @@ protected:
 };
 
 void add_users(Loop& loop, int n, const char* prefix) {
-    for (int i = 0; i < n; ++i) loop.add_conn(prefix + std::to_string(i));
+    for (int i = 0; i < n; ++i) loop.add_conn(std::string(prefix).append(std::to_string(i)));
 }
 
 std::string header(const Options& o) {
@@ -1054,6 +1055,24 @@ int run_reconnect(const Options& o) {
     return 0;
 }
 
+// ---- probe: waits until the server accepts TCP connections (start-up time, readiness).
+
+int run_probe(const Options& o) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(o.port));
+    if (inet_pton(AF_INET, o.host.c_str(), &a.sin_addr) != 1) return 2;
+    int64_t deadline = now_us() + int64_t(o.timeout * 1e6);
+    do {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        ::close(fd);
+        if (rc == 0) return 0;
+        usleep(1000);
+    } while (now_us() < deadline);
+    return 1;
+}
+
 // ---- arguments
 
 bool parse(int argc, char** argv, Options& o) {
@@ -1123,8 +1142,9 @@ int main(int argc, char** argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    if (o.flavor == Flavor::outpost && o.secret.empty() && o.scenario != "echo")
+    if (o.flavor == Flavor::outpost && o.secret.empty() && o.scenario != "echo" && o.scenario != "probe")
         std::fprintf(stderr, "loadgen: warning: LOADGEN_SECRET is empty; Outpost will refuse the tokens\n");
+    if (o.scenario == "probe") return run_probe(o);
     if (o.scenario == "idle") return run_idle(o);
     if (o.scenario == "fanout") return run_fanout(o);
     if (o.scenario == "echo") return run_echo(o);
