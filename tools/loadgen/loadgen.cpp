@@ -533,11 +533,17 @@ struct Window {
         r.add("loadgen_cpu_pct", fmt(self_pct));
         r.add("client_bound", self_pct > 90 ? "1" : "0");
         if (srv >= 0) {
-            r.add("server_cpu_pct", fmt(100.0 * srv / s));
+            r.add("server_cpu_pct", fmt(100.0 * srv / s, 1));
             r.add(per + "_per_cpu_s", srv > 0 ? fmt(events / srv) : "inf");
         }
     }
 };
+
+// Outpost keys messages by (sender, clientId): every run uses clientIds of its own.
+const std::string& run_tag() {
+    static const std::string tag = std::to_string(uint32_t(std::time(nullptr)) ^ (uint32_t(getpid()) << 16)) + "-";
+    return tag;
+}
 
 std::string payload_pad(int bytes) { return bytes > 0 ? ",\"pad\":\"" + std::string(size_t(bytes), 'x') + "\"" : ""; }
 
@@ -781,7 +787,7 @@ public:
         std::string room = room_of(c.index), pad = payload_pad(opt_.payload);
         std::string ts = "\"t\":" + std::to_string(now) + ",\"i\":" + std::to_string(i);
         if (opt_.flavor == Flavor::outpost)
-            loop.emit(c, "[\"message:send\",{\"room\":\"" + room + "\",\"body\":{" + ts + pad + "},\"clientId\":\"c" +
+            loop.emit(c, "[\"message:send\",{\"room\":\"" + room + "\",\"body\":{" + ts + pad + "},\"clientId\":\"c" + run_tag() +
                              std::to_string(i) + "\"}]", false);
         else
             loop.emit(c, "[\"pub\",{\"room\":\"" + room + "\"," + ts + pad + "}]", false);
@@ -909,7 +915,7 @@ public:
     void send_one(Loop& loop, Conn& c, int64_t now) override {
         uint64_t i = next_id_++;
         int64_t id = loop.emit(c, "[\"message:send\",{\"room\":\"" + room_of(c.index) + "\",\"body\":{\"t\":" +
-                                      std::to_string(now) + payload_pad(opt_.payload) + "},\"clientId\":\"d" +
+                                      std::to_string(now) + payload_pad(opt_.payload) + "},\"clientId\":\"d" + run_tag() +
                                       std::to_string(i) + "\"}]", true);
         c.pending.emplace_back(id, now);
         count_send(c);
@@ -976,7 +982,7 @@ private:
         if (sent_ >= total()) return;
         int k = sent_++;
         int64_t id = loop.emit(c, "[\"message:send\",{\"room\":\"" + room(k % rooms_) + "\",\"body\":{\"q\":" +
-                                      std::to_string(k) + "},\"clientId\":\"q" + std::to_string(k) + "\"}]", true);
+                                      std::to_string(k) + "},\"clientId\":\"q" + run_tag() + std::to_string(k) + "\"}]", true);
         c.pending.emplace_back(id, now_us());
     }
     const Options& opt_;

@@ -104,11 +104,22 @@ export function ledger(messages, acked) {
   };
 }
 
-/** `PRAGMA integrity_check` with the sqlite3 CLI: {available:false} when it is not installed. */
+/**
+ * `PRAGMA integrity_check` with the sqlite3 CLI on a copy of the file and its -wal (so the server's own
+ * recovery of the original is left to the server): {available:false} when sqlite3 is not installed.
+ */
 export function integrityCheck(file) {
-  const r = spawnSync('sqlite3', [file, 'PRAGMA integrity_check;'], { encoding: 'utf8', timeout: 30000 });
-  if (r.error && r.error.code === 'ENOENT') return { available: false };
-  return { available: true, status: r.status, out: `${r.stdout || ''}${r.stderr || ''}`.trim() };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-check-'));
+  try {
+    const copy = path.join(dir, path.basename(file));
+    fs.copyFileSync(file, copy);
+    if (fs.existsSync(`${file}-wal`)) fs.copyFileSync(`${file}-wal`, `${copy}-wal`);
+    const r = spawnSync('sqlite3', [copy, 'PRAGMA integrity_check;'], { encoding: 'utf8', timeout: 30000 });
+    if (r.error && r.error.code === 'ENOENT') return { available: false };
+    return { available: true, status: r.status, out: `${r.stdout || ''}${r.stderr || ''}`.trim() };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Mounts a tmpfs of `sizeMb` on a fresh temp dir; {dir} or {error} when mounting is not allowed. */
