@@ -932,9 +932,12 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
         for (const store::Message& m : *rows) {
             if (m.seq > newest) break;
             if (m.sender == u.id && m.sender_device == k.device_id) continue; // it has its own messages
-            if (layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r->rid, m.seq))))
+            // Replay may exceed the live send-queue limit (it is one burst at connect) up to a
+            // budget of 16 times it; past that the rest of the room is a gap to page.
+            size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 16;
+            if (layer_->transport().queued_bytes(s.session) < budget &&
+                layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r->rid, m.seq)), true))
                 continue;
-            // The send queue is full: the rest of this room is a gap the client pages with history:get.
             layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(m.seq) +
                                 ",\"toSeq\":" + std::to_string(newest) + "}]", nullptr, nullptr, 0, 0, true);
             break;

@@ -96,6 +96,8 @@ public:
     virtual void close(SessionId id, std::string_view reason, bool going_away = false) = 0;
     virtual bool alive(SessionId id) const = 0;
     virtual int eio_version(SessionId id) const = 0;
+    // Bytes waiting in the session's send queue (0 when it is gone).
+    virtual size_t queued_bytes(SessionId id) const = 0;
     virtual core::Timers& timers() = 0;
     virtual int64_t now_ms() const = 0;
     virtual const EngineStats& stats() const = 0;

@@ -186,6 +186,10 @@ public:
     bool send(SessionId id, const FrameRef& frame, bool bypass_limit) override;
     void close(SessionId id, std::string_view reason, bool going_away) override;
     bool alive(SessionId id) const override { return find(id) != nullptr; }
+    size_t queued_bytes(SessionId id) const override {
+        const Session* s = find(id);
+        return s ? s->queued_bytes : 0;
+    }
     int eio_version(SessionId id) const override {
         const Session* s = find(id);
         return s ? s->eio : 0;
@@ -538,12 +542,8 @@ void ServerImpl::close(SessionId id, std::string_view reason, bool going_away) {
     s->closing = true;
     s->going_away = going_away;
     if (!s->ws) {
-        // Polling: the close packet goes out with the next poll, then the session ends.
-        FrameRef f = FrameRef::text_packet('1', {});
-        if (s->queue.push(f)) {
-            s->queued_bytes += f->len;
-            stats_.queued_bytes += f->len;
-        }
+        // Polling: what is queued goes out first; the close packet then comes alone in the next
+        // poll (a client handles a close at once, and would drop events that came with it).
         kick(*s);
         timers_.schedule(platform::monotonic_ms() + opt_.ping_timeout_ms, linger_cb, this, id.pack());
     } else if (s->ws_wsi) {
@@ -801,7 +801,7 @@ int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
     c->kind = ConnKind::poll_get;
     s.poll_wsi = wsi;
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-    if (!s.queue.empty() || s.upgrading) lws_callback_on_writable(wsi);
+    if (!s.queue.empty() || s.upgrading || s.closing) lws_callback_on_writable(wsi);
     return 0;
 }
 
@@ -916,13 +916,21 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
     }
     Session* s = find(c);
     if (!s || s->poll_wsi != wsi) return 0;
-    if (s->queue.empty() && !s->upgrading) return 0;
-    bool binary = false;
-    std::string body = s->queue.empty() ? std::string(s->eio == 3 ? "1:6" : "6") : build_poll_payload(*s, binary);
+    bool binary = false, finished = false;
+    std::string body;
+    if (!s->queue.empty()) {
+        body = build_poll_payload(*s, binary);
+    } else if (s->closing) {
+        body = s->eio == 3 ? "1:1" : "1";
+        finished = true;
+    } else if (s->upgrading) {
+        body = s->eio == 3 ? "1:6" : "6";
+    } else {
+        return 0;
+    }
     s->poll_wsi = nullptr;
     c->kind = ConnKind::http;
     c->sess_index = kNoSession;
-    bool finished = s->closing && s->queue.empty();
     SessionId id = id_of(*s);
     int rc = respond(wsi, 200, binary ? "application/octet-stream" : "text/plain; charset=UTF-8", body);
     if (finished)

@@ -144,6 +144,8 @@ int schema_version_latest() { return kLatest; }
 
 std::string quarantine(const std::string& path) {
     std::string base = path + ".corrupt-" + utc_stamp();
+    // Never rename onto an earlier quarantine from the same second.
+    for (int n = 2; platform::file_exists(base); ++n) base = path + ".corrupt-" + utc_stamp() + "-" + std::to_string(n);
     std::error_code ec;
     std::filesystem::rename(path, base, ec);
     if (ec) return "";

@@ -87,6 +87,7 @@ public:
     }
     void close(SessionId id, std::string_view reason, bool) override { closed[id.index] = std::string(reason); }
     bool alive(SessionId id) const override { return !closed.count(id.index); }
+    size_t queued_bytes(SessionId) const override { return 0; }
     int eio_version(SessionId) const override { return 4; }
     core::Timers& timers() override { return timers_; }
     int64_t now_ms() const override { return now; }

@@ -25,6 +25,7 @@ public:
     }
     void close(SessionId, std::string_view reason, bool) override { closed.emplace_back(reason); }
     bool alive(SessionId) const override { return closed.empty(); }
+    size_t queued_bytes(SessionId) const override { return 0; }
     int eio_version(SessionId) const override { return 4; }
     core::Timers& timers() override { return timers_; }
     int64_t now_ms() const override { return now; }
