@@ -1,5 +1,6 @@
 // main.cpp - Wiring only: arguments -> settings -> platform -> server loop.
 // Commands: run (default), check-config FILE, token, version, --help.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "auth/jwt.h"
 #include "auth/keys.h"
 #include "auth/mint.h"
+#include "auth/pem.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "hub/conformance.h"
@@ -277,6 +279,20 @@ int cmd_run(const Args& a) {
         if (!keys) return 1;
     }
 
+    if (!s.tls.cert_file.empty()) {
+        std::string cert, key, why;
+        if (!platform::read_file(s.tls.cert_file, cert, 1 << 20) || !platform::read_file(s.tls.key_file, key, 1 << 20)) {
+            OUTPOST_LOG(error, "tls_failed", "error=\"cannot read %s or %s: %s\"", s.tls.cert_file.c_str(), s.tls.key_file.c_str(),
+                        platform::last_error().c_str());
+            return 1;
+        }
+        bool ok = auth::check_tls_pair(cert, key, why);
+        std::fill(key.begin(), key.end(), '\0');
+        if (!ok) {
+            OUTPOST_LOG(error, "tls_failed", "cert=%s key=%s error=\"%s\"", s.tls.cert_file.c_str(), s.tls.key_file.c_str(), why.c_str());
+            return 1;
+        }
+    }
     std::unique_ptr<net::Server> server = net::Server::create(server_options(s));
     std::unique_ptr<store::Store> db;
     if (!s.conformance) {

@@ -146,7 +146,19 @@ void Hub::attach(sio::SocketLayer* layer, store::Store* store) {
     adapter_ = std::make_unique<LocalAdapter>(*layer, *this);
 }
 
-void Hub::set_settings(const settings::Settings& s) { settings_ = s; }
+// SIGHUP: new limits apply to live sockets too (their buckets start full at the new burst).
+void Hub::set_settings(const settings::Settings& s) {
+    bool limits_changed = !(s.rate_limits == settings_.rate_limits);
+    settings_ = s;
+    if (!limits_changed || !layer_) return;
+    int64_t now = layer_->transport().now_ms();
+    const settings::RateLimits& rl = settings_.rate_limits;
+    const settings::RateLimit* classes[] = {&rl.typing, &rl.room, &rl.presence, &rl.message, &rl.default_};
+    for (Sock& k : socks_) {
+        if (!k.live) continue;
+        for (size_t i = 0; i < size_t(RateClass::count); ++i) k.buckets[i].reset(classes[i]->burst, classes[i]->per_ms, now);
+    }
+}
 
 Status Hub::load(std::string& error) {
     if (!store_) return Status::ok;

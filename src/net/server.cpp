@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "auth/pem.h"
 #include "core/token_bucket.h"
 #include "platform/platform.h"
 #include "pool/ring.h"
@@ -161,6 +162,11 @@ public:
         std::string cert, key;
         if (!platform::read_file(opt_.tls_cert_file, cert, 1 << 20) || !platform::read_file(opt_.tls_key_file, key, 1 << 20)) {
             error = "cannot read " + opt_.tls_cert_file + " or " + opt_.tls_key_file + ": " + platform::last_error();
+            return false;
+        }
+        if (!auth::check_tls_pair(cert, key, error)) {
+            std::fill(key.begin(), key.end(), '\0');
+            error = "kept the old certificate: " + error;
             return false;
         }
         int rc = lws_tls_cert_updated(ctx_, opt_.tls_cert_file.c_str(), opt_.tls_key_file.c_str(), cert.data(), cert.size(),

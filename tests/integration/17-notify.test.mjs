@@ -1,13 +1,19 @@
 // 17-notify - the systemd notify protocol as outpost.service (Type=notify, WatchdogSec) relies on
 // it: READY=1 only once the port accepts connections, WATCHDOG=1 from the loop at half of
 // WATCHDOG_USEC, RELOADING=1 + MONOTONIC_USEC then READY=1 on SIGHUP, STOPPING=1 on SIGTERM
-// (README "Running on a gateway"). The notify socket is the test's own AF_UNIX datagram socket.
+// (README "Running on a gateway"); also what the unit's environment changes: journald-style log
+// lines when stderr is the journal, and the open-file limit (LimitNOFILE, fd_limit_low).
+// The notify socket is the test's own AF_UNIX datagram socket (a python3 helper binds it).
 
-import { describe, before, after } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OUTPOST_BIN } from './lib/server.mjs';
 import { NotifySocket, normalServer, prepare, withEnv, reloadAndWait, finalTest } from './lib/gateway.mjs';
 import { connect } from './lib/app.mjs';
-import { sleep, until } from './lib/wait.mjs';
+import { sleep, until, withTimeout } from './lib/wait.mjs';
 
 describe('systemd notify (NOTIFY_SOCKET, WATCHDOG_USEC=400000)', () => {
   const srv = normalServer('17-notify');
@@ -75,7 +81,6 @@ describe('systemd notify (NOTIFY_SOCKET, WATCHDOG_USEC=400000)', () => {
   });
 
   test('SIGHUP with a broken config: RELOADING=1 is still closed by READY=1 (systemd would otherwise wait)', async () => {
-    const fs = await import('node:fs');
     const good = fs.readFileSync(srv.configFile, 'utf8');
     const reloads = notify.with('RELOADING', '1').length;
     const readies = notify.with('READY', '1').length;
@@ -121,5 +126,97 @@ describe('systemd notify: WATCHDOG_PID of another process disables the pings', (
     await notify.waitFor('READY', '1');
     await sleep(700);
     assert.equal(notify.with('WATCHDOG').length, 0, `WATCHDOG pings meant for pid ${process.pid}: ${notify.with('WATCHDOG').length}`);
+  });
+});
+
+describe('journald: when stderr is the journal (JOURNAL_STREAM), lines carry <priority> and no timestamp', () => {
+  // Run by hand (not through OutpostServer) because stderr must be a file whose dev:ino we know.
+  async function runWithStderrFile(srv, journalStream) {
+    const logFile = path.join(srv.dataDir, 'stderr.log');
+    const fd = fs.openSync(logFile, 'w');
+    const st = fs.fstatSync(fd);
+    const env = { ...process.env, JOURNAL_STREAM: journalStream(st) };
+    delete env.NOTIFY_SOCKET;
+    const proc = spawn(OUTPOST_BIN, ['--config', srv.configFile], { stdio: ['ignore', 'ignore', fd], env });
+    fs.closeSync(fd);
+    const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await until(() => fs.readFileSync(logFile, 'utf8').includes('listening'), 10000, 'the listening line');
+      // An error line too: a refused reload.
+      fs.writeFileSync(srv.configFile, '{');
+      proc.kill('SIGHUP');
+      await until(() => fs.readFileSync(logFile, 'utf8').includes('reload_refused'), 5000, 'the reload_refused line');
+    } finally {
+      proc.kill('SIGTERM');
+      await withTimeout(exited, 8000, 'exit after SIGTERM').catch(() => proc.kill('SIGKILL'));
+    }
+    return fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+  }
+
+  it('JOURNAL_STREAM = dev:ino of stderr: "<6>info listening ...", "<3>error reload_refused ..." without a time of our own', { timeout: 30000 }, async () => {
+    const srv = normalServer('17-journal');
+    await prepare(srv);
+    try {
+      const lines = await runWithStderrFile(srv, (st) => `${st.dev}:${st.ino}`);
+      const listening = lines.find((l) => /\blistening\b/.test(l));
+      assert.match(listening ?? '', /^<6>(info )?listening /, `the listening line under journald: ${JSON.stringify(listening)}`);
+      const refused = lines.find((l) => /\breload_refused\b/.test(l));
+      assert.match(refused ?? '', /^<3>(error )?reload_refused /, `an error line under journald: ${JSON.stringify(refused)}`);
+      const own = lines.filter((l) => /^<\d>/.test(l));
+      assert.ok(own.every((l) => !/\d{4}-\d\d-\d\dT\d\d:\d\d/.test(l.slice(0, 40))), `timestamps under journald: ${JSON.stringify(own.slice(0, 3))}`);
+    } finally {
+      srv.cleanup();
+    }
+  });
+
+  it('JOURNAL_STREAM naming another file: plain lines with a timestamp and no <priority>', { timeout: 30000 }, async () => {
+    const srv = normalServer('17-journal-other');
+    await prepare(srv);
+    try {
+      const lines = await runWithStderrFile(srv, (st) => `${st.dev}:${st.ino + 1}`);
+      const listening = lines.find((l) => /\blistening\b/.test(l));
+      assert.match(listening ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info listening /, JSON.stringify(listening));
+    } finally {
+      srv.cleanup();
+    }
+  });
+});
+
+describe('open-file limit (LimitNOFILE): raised to what max_connections needs, fd_limit_low when it cannot be', () => {
+  /** Starts outpost under `ulimit -S -n soft -H -n hard`; returns {softNow, log} once listening. */
+  async function runWithLimits(soft, hard, maxConnections) {
+    const srv = normalServer('17-nofile', { max_connections: maxConnections });
+    await prepare(srv);
+    let log = '';
+    const proc = spawn('sh', ['-c', `ulimit -S -n ${soft} && ulimit -H -n ${hard} && exec "$0" --config "$1"`, OUTPOST_BIN, srv.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NOTIFY_SOCKET: '' },
+    });
+    proc.stdout.on('data', (d) => (log += d));
+    proc.stderr.on('data', (d) => (log += d));
+    const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await until(() => log.includes('listening') || proc.exitCode !== null, 10000, 'the listening line');
+      assert.equal(proc.exitCode, null, `outpost exited during start-up:\n${log}`);
+      const limits = fs.readFileSync(`/proc/${proc.pid}/limits`, 'utf8');
+      const m = /^Max open files\s+(\d+)\s+(\d+)/m.exec(limits);
+      return { softNow: Number(m?.[1]), log };
+    } finally {
+      proc.kill('SIGTERM');
+      await withTimeout(exited, 8000, 'exit').catch(() => proc.kill('SIGKILL'));
+      srv.cleanup();
+    }
+  }
+
+  it('soft limit 256, hard 4096, max_connections 2000: the soft limit is raised to cover 2000 connections, no warning', { timeout: 30000 }, async () => {
+    const { softNow, log } = await runWithLimits(256, 4096, 2000);
+    assert.ok(softNow >= 2000, `soft RLIMIT_NOFILE after start: ${softNow}\n${log}`);
+    assert.ok(!log.includes('fd_limit_low'), 'fd_limit_low although the hard limit allowed enough');
+  });
+
+  it('hard limit 512, max_connections 2000: starts anyway and logs fd_limit_low with the limit', { timeout: 30000 }, async () => {
+    const { log } = await runWithLimits(512, 512, 2000);
+    assert.match(log, /fd_limit_low .*limit=512\b/, `expected an fd_limit_low line:\n${log}`);
+    assert.match(log, /listening/);
   });
 });

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { useServer } from './lib/server.mjs';
 import { mint } from './lib/token.mjs';
-import { sleep, withTimeout } from './lib/wait.mjs';
-import { sioRaw } from './lib/raw.mjs';
+import { sleep, until, withTimeout } from './lib/wait.mjs';
+import { sioRaw, pollHandshake, pollPost, pollUrl } from './lib/raw.mjs';
 import { connect, closeAll, assertOk, assertError, cid, roomName, http, Client } from './lib/app.mjs';
 import { reloadAndWait, rewriteConfig, logCount, finalTest } from './lib/gateway.mjs';
 
@@ -164,5 +164,31 @@ describe('SIGTERM drains, exits 0, and keeps what was acknowledged', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+describe('SIGTERM while a client holds the drain open: /healthz 503, new connections refused', () => {
+  // A polling session that never polls again keeps the drain busy until ping_timeout_ms.
+  const srv = useServer({ mode: 'normal', name: '18-drain', config: { ping_timeout_ms: 2500, shutdown_timeout_ms: 4000 } });
+
+  finalTest(srv, 'during the drain /healthz answers 503 and handshakes are refused; then exit 0 within shutdown_timeout_ms', async () => {
+    const { sid } = await pollHandshake(srv, '/socket.io/');
+    assert.equal((await pollPost(srv, '/socket.io/', sid, `40${JSON.stringify({ token: mint(srv.secret, { sub: 'drain-holder' }) })}`)).status, 200);
+    assert.equal((await http(srv, 'GET', '/healthz')).status, 200);
+    const t0 = Date.now();
+    srv.proc.kill('SIGTERM');
+    await until(() => logCount(srv, 'shutting_down') >= 1, 2000, 'the shutting_down log line');
+    const health = await http(srv, 'GET', '/healthz');
+    assert.equal(health.status, 503, `/healthz while draining: ${health.status} ${health.text}`);
+    assert.equal(typeof health.body?.status, 'string', health.text);
+    assert.equal(typeof health.body?.reason, 'string', health.text);
+    const hs = await fetch(pollUrl(srv, '/socket.io/'), { signal: AbortSignal.timeout(3000) }).then(
+      async (r) => ({ status: r.status, text: await r.text() }),
+      (e) => ({ status: 0, text: e.message }),
+    );
+    assert.ok(hs.status !== 200, `a new Engine.IO handshake during the drain was accepted: ${hs.text}`);
+    const st = await withTimeout(srv.exited, 6000, 'exit after SIGTERM');
+    assert.deepEqual(st, { code: 0, signal: null });
+    assert.ok(Date.now() - t0 < 4000 + 1500, `exit took ${Date.now() - t0} ms with shutdown_timeout_ms 4000`);
   });
 });

@@ -4,7 +4,7 @@
 // Owns its temp dirs and the helper processes it spawns (close() ends them); loopback only.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,7 +66,7 @@ export async function withEnv(env, fn) {
   }
 }
 
-/** Writes a new configuration (merged over the current one unless `replace`) and sends SIGHUP. */
+/** Writes a new configuration file (merged over the current one unless `replace`); reloadAndWait sends SIGHUP. */
 export function rewriteConfig(srv, changes, { replace = false } = {}) {
   srv.config = replace ? changes : deepMerge(srv.config, changes);
   fs.writeFileSync(srv.configFile, JSON.stringify(srv.config, null, 2));
@@ -243,8 +243,4 @@ export function peerFingerprint(port, ms = DEFAULT_TIMEOUT_MS) {
     ms,
     `a TLS handshake with 127.0.0.1:${port}`,
   );
-}
-
-export function sha256(text) {
-  return createHash('sha256').update(text).digest('hex');
 }
