@@ -106,7 +106,7 @@ struct Query {
 };
 
 void read_query(struct lws* wsi, Query& q) {
-    char buf[1024];
+    char buf[9216]; // a `token` argument may carry a JWT of up to 8 KiB
     for (int n = 0; lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, n) > 0; ++n) {
         std::string_view kv(buf);
         size_t eq = kv.find('=');
@@ -313,7 +313,7 @@ Status ServerImpl::start(std::string& error) {
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.timeout_secs = 20;
     info.keepalive_timeout = 30;
-    info.max_http_header_data = 4096;
+    info.max_http_header_data = 12288; // room for a URL or Authorization header with an 8 KiB token
     info.max_http_header_pool = 0;
     info.pt_serv_buf_size = 16384;
     if (!opt_.tls_cert_file.empty()) {
