@@ -429,7 +429,8 @@ Session* ServerImpl::open_session(int eio, Endpoint ep, bool ws) {
     return &s;
 }
 
-// Releases the slot. Transports still attached are detached (and asked to close) first.
+// Releases the slot. Callers detach the transports first (kill_session answers the poll and
+// closes the WebSocket); the handler hears of it last.
 void ServerImpl::free_session(Session& s, std::string_view reason) {
     if (!s.used) return;
     SessionId id = id_of(s);
