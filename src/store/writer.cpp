@@ -187,11 +187,15 @@ Writer::Work Writer::wait_for_work(std::vector<Op>& batch) {
     for (;;) {
         auto now = Clock::now();
         if (!queue_.empty()) {
+            // Group commit: at the latest commit_interval_ms after the oldest queued write, at
+            // once when commit_batch writes wait, and also when writes have gone quiet (none for
+            // kQuiet): the senders are waiting for this commit, so waiting longer groups nothing.
             auto due = queue_.front().at + std::chrono::milliseconds(opt_.commit_interval_ms);
-            bool ready = stop_ || !health_.writable || now >= due ||
+            auto quiet = std::min(due, queue_.back().at + kQuiet);
+            bool ready = stop_ || !health_.writable || now >= quiet ||
                          queue_.size() >= static_cast<size_t>(opt_.commit_batch) || flush_target_ > completed_;
             if (!ready) {
-                cv_.wait_until(lk, due);
+                cv_.wait_until(lk, quiet);
                 continue;
             }
             size_t n = std::min(queue_.size(), static_cast<size_t>(opt_.commit_batch));

@@ -24,6 +24,7 @@ namespace outpost::store {
 using Clock = std::chrono::steady_clock;
 
 inline constexpr int64_t kPruneBatch = 500; // rows per retention transaction
+inline constexpr std::chrono::microseconds kQuiet{1000}; // no new write for this long: commit now
 
 // One queued write. Field use by kind: message (room, user=sender, key=client_id, body, a=ts);
 // join/leave (room, user); cursor (room, user, key=device, a=delivered, b=read).
