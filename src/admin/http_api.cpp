@@ -89,7 +89,8 @@ std::string HttpApi::stats_json() const {
         for (const std::string& r : h->recent_disconnects()) {
             std::unique_ptr<cJSON, void (*)(cJSON*)> j(cJSON_CreateString(r.c_str()), cJSON_Delete);
             std::unique_ptr<char, void (*)(void*)> t(cJSON_PrintUnformatted(j.get()), cJSON_free);
-            recent += (recent.size() > 1 ? "," : "") + std::string(t ? t.get() : "\"\"");
+            if (recent.size() > 1) recent += ',';
+            recent += t ? t.get() : "\"\"";
         }
     recent += "]";
     char buf[1024];

@@ -530,7 +530,8 @@ std::string Hub::members_json(const Room& r, bool& truncated) const {
     size_t n = 0;
     for (const auto& [id, seq] : r.members) {
         if (n == kMaxMembersListed) break;
-        out += (n++ ? "," : "") + json_string(id);
+        if (n++) out += ',';
+        out += json_string(id);
     }
     truncated = r.members.size() > kMaxMembersListed;
     return out + "]";
@@ -913,7 +914,10 @@ void Hub::on_history_get(sio::SocketId s, Sock& k, const sio::Event& e, const cJ
         store_->history(r->name, int_field(p, "before", -1), int_field(p, "after", -1), int(int_field(p, "limit", 50)), has_more);
     if (!rows.ok()) return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, rows.error().message);
     std::string out = "[";
-    for (size_t i = 0; i < rows->size(); ++i) out += (i ? "," : "") + message_json((*rows)[i]);
+    for (size_t i = 0; i < rows->size(); ++i) {
+        if (i) out += ',';
+        out += message_json((*rows)[i]);
+    }
     reply_ok(s, e.ack_id, "\"room\":" + json_string(r->name) + ",\"messages\":" + out + "],\"hasMore\":" + (has_more ? "true" : "false"));
 }
 
@@ -927,7 +931,8 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
     std::sort(rs.begin(), rs.end(), [](const Room* a, const Room* b) { return a->name < b->name; });
     std::string latest = "{";
     for (Room* r : rs) {
-        latest += (latest.size() > 1 ? "," : "") + json_string(r->name) + ":" + std::to_string(r->live_seq);
+        if (latest.size() > 1) latest += ',';
+        latest += json_string(r->name) + ":" + std::to_string(r->live_seq);
         int64_t cursor = cursor_of(u, k.device_id, *r), newest = r->live_seq;
         if (newest <= cursor) continue;
         int64_t from = cursor, gap_to = 0, replay_max = settings_.limits.replay_max;
