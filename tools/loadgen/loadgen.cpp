@@ -883,8 +883,9 @@ public:
     }
 };
 
-int run_echo(const Options& o) {
-    Echo sc(o);
+// Connects o.conns users, runs the measured window and prints the RESULT line: the shape shared
+// by the echo and durable scenarios. `unit` names the replies ("echoes", "acks").
+int run_simple(Measured& sc, const Options& o, const char* unit, const char* name) {
     Loop loop(o, sc);
     if (!loop.init()) return 2;
     add_users(loop, o.conns, "u");
@@ -892,12 +893,17 @@ int run_echo(const Options& o) {
     bool got = sc.measure(loop);
     Report r;
     r.add("conns", o.conns);
-    sc.report_common(r, "echoes");
+    sc.report_common(r, unit);
     r.add("closed", int64_t(loop.closed_unexpectedly));
     r.add("errors", int64_t(loop.errors));
     std::printf("%s%s\n", header(o).c_str(), r.line.c_str());
-    if (!got) std::fprintf(stderr, "loadgen: echo: no replies\n");
+    if (!got) std::fprintf(stderr, "loadgen: %s: no replies\n", name);
     return got ? 0 : 1;
+}
+
+int run_echo(const Options& o) {
+    Echo sc(o);
+    return run_simple(sc, o, "echoes", "echo");
 }
 
 // ---- durable: acknowledged message:send (Outpost only), each sender in its own room.
@@ -935,19 +941,7 @@ int run_durable(const Options& o) {
         return 2;
     }
     Durable sc(o);
-    Loop loop(o, sc);
-    if (!loop.init()) return 2;
-    add_users(loop, o.conns, "u");
-    if (!sc.ramp(loop, o.concurrency)) return 1;
-    bool got = sc.measure(loop);
-    Report r;
-    r.add("conns", o.conns);
-    sc.report_common(r, "acks");
-    r.add("closed", int64_t(loop.closed_unexpectedly));
-    r.add("errors", int64_t(loop.errors));
-    std::printf("%s%s\n", header(o).c_str(), r.line.c_str());
-    if (!got) std::fprintf(stderr, "loadgen: durable: no acks\n");
-    return got ? 0 : 1;
+    return run_simple(sc, o, "acks", "durable");
 }
 
 // ---- reconnect: clients with queued messages reconnect at once; time until all are synced.
