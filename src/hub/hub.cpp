@@ -250,9 +250,15 @@ void Hub::reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json
 
 void Hub::reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
                       int64_t retry_after_ms) {
-    ++stats_.errors_out;
     ++stats_.errors_by_code[size_t(code)];
-    std::string err = "{\"code\":\"" + std::string(error_code_name(code)) + "\",\"message\":" + json_string(message);
+    send_error(s, ack_id, event, error_code_name(code), message, retry_after_ms);
+}
+
+// The §3 failure shape: the ack {ok:false, error} when the client asked for one, else server:error.
+void Hub::send_error(sio::SocketId s, int64_t ack_id, std::string_view event, std::string_view code, std::string_view message,
+                     int64_t retry_after_ms) {
+    ++stats_.errors_out;
+    std::string err = "{\"code\":\"" + std::string(code) + "\",\"message\":" + json_string(message);
     if (retry_after_ms >= 0) err += ",\"retryAfterMs\":" + std::to_string(retry_after_ms);
     bool sent = ack_id >= 0 ? layer_->ack(s, ack_id, "[{\"ok\":false,\"error\":" + err + "}}]")
                             : layer_->emit(s, "[\"server:error\"," + err + ",\"event\":" + json_string(event) + "}]");
@@ -491,8 +497,11 @@ void Hub::on_event(sio::SocketId s, const sio::Event& e) {
     if (e.attachments) return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, "binary attachments are not accepted");
     int n = cJSON_GetArraySize(e.args);
     const cJSON* payload = n > 1 ? cJSON_GetArrayItem(e.args, 1) : nullptr;
-    std::unique_ptr<cJSON, void (*)(cJSON*)> empty(cJSON_CreateObject(), cJSON_Delete);
-    if (!payload) payload = empty.get();
+    std::unique_ptr<cJSON, void (*)(cJSON*)> empty(nullptr, cJSON_Delete);
+    if (!payload) { // an event without arguments is checked as {}
+        empty.reset(cJSON_CreateObject());
+        payload = empty.get();
+    }
     std::string why;
     if (!validate(*route->schema, payload, why)) return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, why);
     (this->*route->handler)(s, *k, e, payload);
@@ -504,12 +513,7 @@ void Hub::on_auth_refresh(sio::SocketId s, Sock& k, const sio::Event& e, const c
     auth::VerifyResult r = verify(str(p, "token"));
     if (!r.ok()) {
         ++stats_.auth_failures[int(r.code())];
-        ++stats_.errors_out;
-        std::string_view code = auth::auth_code_name(r.code());
-        std::string err = "{\"code\":\"" + std::string(code) + "\",\"message\":" + json_string(auth::auth_code_message(r.code()));
-        if (e.ack_id >= 0) layer_->ack(s, e.ack_id, "[{\"ok\":false,\"error\":" + err + "}}]");
-        else layer_->emit(s, "[\"server:error\"," + err + ",\"event\":\"auth:refresh\"}]");
-        return;
+        return send_error(s, e.ack_id, e.name, auth::auth_code_name(r.code()), auth::auth_code_message(r.code()));
     }
     if (r->user_id != k.identity.user_id)
         return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "the new token is for another user");

@@ -170,6 +170,8 @@ private:
     void reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json);
     void reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
                      int64_t retry_after_ms = -1);
+    void send_error(sio::SocketId s, int64_t ack_id, std::string_view event, std::string_view code, std::string_view message,
+                    int64_t retry_after_ms = -1);
     void cut(sio::SocketId s, std::string_view code, std::string_view message);
     pool::FrameRef frame(std::string_view event, std::string_view payload_json) const;
     void presence_broadcast(const User& u, const pool::FrameRef& f, bool include_own);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/random_id.h"
 #include "auth/pem.h"
 #include "core/token_bucket.h"
 #include "platform/platform.h"
@@ -388,20 +389,7 @@ void ServerImpl::shutdown(int64_t deadline_ms) {
 
 std::string ServerImpl::new_sid() {
     for (;;) {
-        unsigned char raw[15];
-        if (!platform::random_bytes(raw, sizeof raw)) {
-            // Fall back to a counter mixed with the clock; sids must only be unique and unguessable
-            // enough for routing, authentication is the token's job.
-            uint64_t t = uint64_t(platform::monotonic_us()) ^ (uint64_t(stats_.handshakes_ok) << 40);
-            std::memcpy(raw, &t, sizeof t);
-            std::memset(raw + 8, 0x5a, sizeof raw - 8);
-        }
-        static const char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        std::string sid;
-        for (size_t i = 0; i < sizeof raw; i += 3) {
-            uint32_t v = (uint32_t(raw[i]) << 16) | (uint32_t(raw[i + 1]) << 8) | raw[i + 2];
-            for (int k = 3; k >= 0; --k) sid += kAlpha[(v >> (6 * k)) & 63];
-        }
+        std::string sid = core::random_id();
         if (!sid_map_.count(sid)) return sid;
     }
 }
@@ -624,10 +612,10 @@ bool ServerImpl::origin_allowed(std::string_view origin) const {
 
 int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool) {
     std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
-    std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
-    unsigned char* start = buf.data() + LWS_PRE;
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char* start = buf + LWS_PRE;
     unsigned char* p = start;
-    unsigned char* end = start + 1024;
+    unsigned char* end = buf + sizeof buf;
     if (lws_add_http_common_headers(wsi, unsigned(status), content_type, body.size(), &p, end)) return -1;
     if (!origin.empty() && origin_allowed(origin)) {
         if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-origin:"),

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/random_id.h"
 #include "platform/platform.h"
 
 namespace outpost::sio {
@@ -28,19 +29,6 @@ bool reserved_event(std::string_view name) {
     for (std::string_view r : kReserved)
         if (name == r) return true;
     return false;
-}
-
-std::string random_id() {
-    static const char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned char raw[15];
-    if (!platform::random_bytes(raw, sizeof raw)) {
-        uint64_t t = uint64_t(platform::monotonic_us());
-        std::memcpy(raw, &t, sizeof t);
-        std::memset(raw + 8, 0x33, sizeof raw - 8);
-    }
-    std::string id;
-    for (unsigned char b : raw) id += kAlpha[b & 63];
-    return id;
 }
 
 } // namespace
@@ -261,7 +249,7 @@ std::string SocketLayer::accept(SocketId s) {
     if (!st) return {};
     st->connected |= 1u << s.nsp;
     ++stats_.sockets_connected;
-    std::string sid = random_id(), payload;
+    std::string sid = core::random_id(), payload;
     if (st->eio == 4) payload = "{\"sid\":\"" + sid + "\"}";
     send_packet(s, SioPacket{SioType::connect, app_.namespace_name(s.nsp), -1, 0, payload});
     return sid;
