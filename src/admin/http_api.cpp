@@ -41,7 +41,7 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 } // namespace
 
 HttpApi::HttpApi(const settings::Settings& settings, Sources sources, int64_t started_mono_ms)
-    : settings_(settings), src_(std::move(sources)), started_ms_(started_mono_ms) {}
+    : settings_(settings), src_(std::move(sources)), started_ms_(started_mono_ms), last_sample_ms_(started_mono_ms) {}
 
 bool HttpApi::is_admin(std::string_view authorization, int& status) const {
     constexpr std::string_view kPrefix = "Bearer ";
@@ -69,7 +69,7 @@ bool HttpApi::is_admin(std::string_view authorization, int& status) const {
 void HttpApi::sample(int64_t now) {
     if (!src_.hub) return;
     uint64_t in = src_.hub->stats().messages_in, out = src_.hub->stats().messages_out;
-    if (last_sample_ms_ > 0 && now > last_sample_ms_) {
+    if (now > last_sample_ms_) { // the first window starts at start-up, with zero messages
         double secs = double(now - last_sample_ms_) / 1000.0;
         in_per_sec_ = double(in - last_in_) / secs;
         out_per_sec_ = double(out - last_out_) / secs;
