@@ -329,8 +329,8 @@ int cmd_run(const Args& a) {
     }
     g_wake_target = server.get();
     platform::install_signal_handlers(wake_loop);
-    OUTPOST_LOG(info, "listening", "host=%s port=%d mode=%s max_connections=%lld data_dir=%s startup_ms=%lld version=%s",
-                s.host.c_str(), server->port(), s.conformance ? "conformance" : "normal", (long long)s.max_connections,
+    OUTPOST_LOG(info, "listening", "host=%s port=%d mode=%s loop=%s max_connections=%lld data_dir=%s startup_ms=%lld version=%s",
+                s.host.c_str(), server->port(), s.conformance ? "conformance" : "normal", server->event_loop(), (long long)s.max_connections,
                 s.data_dir.c_str(), (long long)(platform::monotonic_ms() - started), core::kVersion);
     platform::notify("READY=1\nSTATUS=serving");
 

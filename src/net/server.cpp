@@ -6,6 +6,9 @@
 #include "net/server.h"
 
 #include <libwebsockets.h>
+#if OUTPOST_HAVE_LIBEV
+#include <ev.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -145,6 +148,9 @@ public:
     }
     ~ServerImpl() override {
         if (ctx_) lws_context_destroy(ctx_);
+#if OUTPOST_HAVE_LIBEV
+        if (loop_) ev_loop_destroy(loop_);
+#endif
     }
 
     // ---- Server
@@ -156,6 +162,7 @@ public:
     Status start(std::string& error) override;
     int port() const override { return bound_port_; }
     bool run_once() override;
+    const char* event_loop() const override;
     void wake() override { if (ctx_) lws_cancel_service(ctx_); }
     void set_draining(bool d) override { draining_ = d; }
     bool reload_tls(std::string& error) override {
@@ -257,6 +264,7 @@ private:
     bool parse_eio(const Query& q, int& eio, int& err) const;
     bool connect_allowed(const std::string& ip);
     void arm_timer();
+    bool service(); // one turn: due timers, then one batch of socket events
 
     ServerOptions opt_;
     std::vector<Session> sessions_;
@@ -271,6 +279,10 @@ private:
     HttpHandler* http_ = nullptr;
     struct lws_context* ctx_ = nullptr;
     struct lws_vhost* vhost_ = nullptr;
+#if OUTPOST_HAVE_LIBEV
+    struct ev_loop* loop_ = nullptr; // lws runs on it when the libev event lib plugin loads
+    ev_timer tick_{};                // wakes the loop at timers_' next deadline
+#endif
     lws_sorted_usec_list_t sul_{};
     int64_t armed_at_ = INT64_MAX;
     core::Timers timers_;
@@ -322,7 +334,31 @@ Status ServerImpl::start(std::string& error) {
         info.ssl_cert_filepath = opt_.tls_cert_file.c_str();
         info.ssl_private_key_filepath = opt_.tls_key_file.c_str();
     }
+#if OUTPOST_HAVE_LIBEV
+    // The event loop: libev (epoll) costs O(ready sockets) per wakeup where lws' default poll()
+    // costs O(connections). lws reaches libev through a plugin (Debian: libwebsockets-evlib-ev);
+    // without it the context is created again on poll().
+    loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (loop_) {
+        void* foreign[1] = {loop_};
+        struct lws_context_creation_info ev_info = info;
+        ev_info.options |= LWS_SERVER_OPTION_LIBEV;
+        ev_info.foreign_loops = foreign;
+        ctx_ = lws_create_context(&ev_info);
+        if (ctx_) {
+            ev_init(&tick_, [](struct ev_loop*, ev_timer*, int) {}); // only ends ev_run's wait
+        } else {
+            ev_loop_destroy(loop_);
+            loop_ = nullptr;
+        }
+    }
+    if (!ctx_) {
+        ctx_ = lws_create_context(&info);
+        if (ctx_) OUTPOST_LOG(warn, "event_loop_fallback", "reason=\"lws libev plugin (libwebsockets-evlib-ev) not usable\" loop=poll");
+    }
+#else
     ctx_ = lws_create_context(&info);
+#endif
     if (!ctx_) {
         error = "cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) +
                 " (address in use, no permission, or a TLS file that cannot be loaded)";
@@ -351,11 +387,38 @@ void ServerImpl::arm_timer() {
     }, delay_ms * LWS_US_PER_MS);
 }
 
-bool ServerImpl::run_once() {
-    if (!ctx_ || stopping_) return false;
+bool ServerImpl::service() {
     timers_.run_due(platform::monotonic_ms());
+#if OUTPOST_HAVE_LIBEV
+    if (loop_) {
+        // Our own watcher, not an lws_sul: lws 4.1's libev glue re-arms its timer only from inside
+        // its own callbacks, so a sul scheduled out here could sleep until the next socket event.
+        int64_t next = timers_.next_deadline();
+        ev_timer_stop(loop_, &tick_);
+        if (next != INT64_MAX) {
+            ev_now_update(loop_);
+            int64_t delay_ms = std::max<int64_t>(0, next - platform::monotonic_ms());
+            ev_timer_set(&tick_, double(delay_ms) / 1000.0, 0.);
+            ev_timer_start(loop_, &tick_);
+        }
+        ev_run(loop_, EVRUN_ONCE); // returns after one batch of events (lws_cancel_service included)
+        return true;
+    }
+#endif
     arm_timer();
     return lws_service(ctx_, 0) >= 0;
+}
+
+bool ServerImpl::run_once() {
+    if (!ctx_ || stopping_) return false;
+    return service();
+}
+
+const char* ServerImpl::event_loop() const {
+#if OUTPOST_HAVE_LIBEV
+    if (loop_) return "libev";
+#endif
+    return "poll";
 }
 
 void ServerImpl::shutdown(int64_t deadline_ms) {
@@ -365,9 +428,7 @@ void ServerImpl::shutdown(int64_t deadline_ms) {
     for (Session& s : sessions_)
         if (s.used) close(id_of(s), "server shutting down", true);
     while (stats_.sessions_open > 0 && platform::monotonic_ms() < deadline_ms) {
-        timers_.run_due(platform::monotonic_ms());
-        arm_timer();
-        if (lws_service(ctx_, 0) < 0) break;
+        if (!service()) break;
     }
     for (Session& s : sessions_)
         if (s.used) kill_session(s, "server shutting down", true);
@@ -375,13 +436,15 @@ void ServerImpl::shutdown(int64_t deadline_ms) {
     int64_t grace_end = platform::monotonic_ms() + 200;
     timers_.schedule(grace_end, [](void*, uint64_t, int64_t) {}, nullptr, 0);
     while (platform::monotonic_ms() < grace_end) {
-        timers_.run_due(platform::monotonic_ms());
-        arm_timer();
-        if (lws_service(ctx_, 0) < 0) break;
+        if (!service()) break;
     }
     stopping_ = true;
     lws_context_destroy(ctx_);
     ctx_ = nullptr;
+#if OUTPOST_HAVE_LIBEV
+    if (loop_) ev_loop_destroy(loop_);
+    loop_ = nullptr;
+#endif
     g_server = nullptr;
 }
 

@@ -43,6 +43,8 @@ public:
     virtual int port() const = 0;
     // Runs one turn of the event loop (returns after events or a timer); false once stopped.
     virtual bool run_once() = 0;
+    // "libev" or "poll": the loop lws runs on (known after start()).
+    virtual const char* event_loop() const = 0;
     // Wakes run_once() from another thread or a signal handler (async-signal-safe).
     virtual void wake() = 0;
     // Stop accepting new sessions (handshakes get 503) while existing ones drain.

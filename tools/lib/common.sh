@@ -6,7 +6,7 @@ OUTPOST_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 # Packages every build needs: compiler, build tools and the libraries src/ links against.
-OUTPOST_BUILD_PACKAGES=(cmake g++ ninja-build libwebsockets-dev libmbedtls-dev libcjson-dev libsqlite3-dev)
+OUTPOST_BUILD_PACKAGES=(cmake g++ ninja-build libwebsockets-dev libwebsockets-evlib-ev libev-dev libmbedtls-dev libcjson-dev libsqlite3-dev)
 
 header() { STEP_T0=$SECONDS; printf '\n==== %s ====\n' "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
@@ -51,7 +51,7 @@ ensure_arm64_packages() {
     as_root dpkg --add-architecture arm64 || return 1
   fi
   ensure_packages g++-aarch64-linux-gnu qemu-user \
-    libstdc++6:arm64 libwebsockets17:arm64 libssl-dev:arm64 libmbedtls-dev:arm64 libcjson-dev:arm64 libsqlite3-dev:arm64
+    libstdc++6:arm64 libwebsockets17:arm64 libwebsockets-evlib-ev:arm64 libev-dev:arm64 libssl-dev:arm64 libmbedtls-dev:arm64 libcjson-dev:arm64 libsqlite3-dev:arm64
 }
 
 # ensure_arm64_sysroot DIR: unpacks libwebsockets-dev:arm64 (headers, libwebsockets.so) into DIR,
