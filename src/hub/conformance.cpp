@@ -1,21 +1,41 @@
 // conformance.cpp - Reference behaviour for protocol conformance suites (see conformance.h).
 #include "hub/conformance.h"
 
-#include <cjson/cJSON.h>
-
-#include <memory>
+#include <string>
+#include <string_view>
 
 namespace outpost::hub {
 namespace {
 
-// Rebuilds the argument array without its first element (the event name), or with a new name.
-std::string rebuild(const cJSON* args, const char* new_name) {
-    std::unique_ptr<cJSON, void (*)(cJSON*)> copy(cJSON_Duplicate(args, true), cJSON_Delete);
-    if (!copy) return "[]";
-    cJSON_DeleteItemFromArray(copy.get(), 0);
-    if (new_name) cJSON_InsertItemInArray(copy.get(), 0, cJSON_CreateString(new_name));
-    std::unique_ptr<char, void (*)(void*)> text(cJSON_PrintUnformatted(copy.get()), cJSON_free);
-    return text ? std::string(text.get()) : std::string("[]");
+// What follows the first element (the event name) of a JSON array the Socket.IO layer has already
+// parsed, so its first element is a string: "" for ["x"], ",1,2]" for ["x",1,2].
+std::string_view after_name(std::string_view raw) {
+    size_t i = raw.find('"');
+    if (i == std::string_view::npos) return {};
+    for (++i; i < raw.size() && raw[i] != '"'; ++i)
+        if (raw[i] == '\\') ++i; // an escape: skip the escaped character
+    if (i >= raw.size()) return {};
+    std::string_view rest = raw.substr(i + 1);
+    size_t j = rest.find_first_not_of(" \t\r\n");
+    return j == std::string_view::npos || rest[j] == ']' ? std::string_view{} : rest.substr(j);
+}
+
+// The argument array from the received text, with the event name dropped or replaced by
+// `new_name`; no JSON printing, and no allocation once `out` has grown.
+void rebuild(std::string& out, std::string_view raw, std::string_view new_name) {
+    std::string_view rest = after_name(raw); // ",arg,...]" or empty
+    out.clear();
+    out.push_back('[');
+    if (!new_name.empty()) {
+        out.push_back('"');
+        out.append(new_name);
+        out.push_back('"');
+        if (rest.empty()) out.push_back(']');
+        else out.append(rest);
+    } else {
+        if (rest.empty()) out.push_back(']');
+        else out.append(rest.substr(1));
+    }
 }
 
 } // namespace
@@ -39,13 +59,13 @@ void ConformanceApp::on_event(sio::SocketId s, const sio::Event& e) {
     static const std::vector<std::string> kNone;
     const std::vector<std::string>& parts = e.attachments ? *e.attachments : kNone;
     if (e.name == "message") {
-        std::string out = rebuild(e.args, "message-back");
-        if (parts.empty()) layer_->emit(s, out);
-        else layer_->emit_binary(s, out, parts);
+        rebuild(scratch_, e.raw, "message-back");
+        if (parts.empty()) layer_->emit(s, scratch_);
+        else layer_->emit_binary(s, scratch_, parts);
     } else if (e.name == "message-with-ack" && e.ack_id >= 0) {
-        std::string out = rebuild(e.args, nullptr);
-        if (parts.empty()) layer_->ack(s, e.ack_id, out);
-        else layer_->ack_binary(s, e.ack_id, out, parts);
+        rebuild(scratch_, e.raw, {});
+        if (parts.empty()) layer_->ack(s, e.ack_id, scratch_);
+        else layer_->ack_binary(s, e.ack_id, scratch_, parts);
     }
 }
 

@@ -20,6 +20,7 @@ public:
 
 private:
     sio::SocketLayer* layer_ = nullptr;
+    std::string scratch_; // the echo being built, reused
 };
 
 // /engine.io/: every message goes back unchanged, text or binary.
