@@ -35,7 +35,10 @@ using proto::EioPacket;
 using proto::EioType;
 
 constexpr uint32_t kNoSession = UINT32_MAX;
-constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message
+// lws' receive buffer per WebSocket connection (allocated for its whole life): small, since most
+// Socket.IO messages fit; a longer message arrives in pieces and is gathered in the session.
+constexpr size_t kRxBufferSize = 512;
+constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message, besides the pieces of a long one
 constexpr size_t kMaxQueueFrames = 1u << 14; // per session, besides the byte limit
 
 // Engine.IO HTTP error codes (PROTOCOL.md §1).
@@ -246,7 +249,7 @@ private:
     int on_filter_ws(struct lws* wsi, Conn* c);
     int on_ws_established(struct lws* wsi, Conn* c);
     int on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t len);
-    int on_ws_message(struct lws* wsi, Conn* c, Session& s);
+    int on_ws_message(struct lws* wsi, Conn* c, Session& s, std::string_view msg);
     int on_ws_writeable(struct lws* wsi, Conn* c);
     int write_coalesced(struct lws* wsi, Session& s);
     int on_poll_writeable(struct lws* wsi, Conn* c);
@@ -309,7 +312,7 @@ int lws_callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, 
 }
 
 const struct lws_protocols kProtocols[] = {
-    {"outpost", lws_callback, sizeof(Conn), 4096, 0, nullptr, 0},
+    {"outpost", lws_callback, sizeof(Conn), kRxBufferSize, 0, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
@@ -1090,7 +1093,7 @@ int ServerImpl::on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t l
         s->rx_fragments = 0;
         s->rx_binary = lws_frame_is_binary(wsi);
     }
-    if (++s->rx_fragments > kMaxFragments || s->rx.size() + len > opt_.max_payload ||
+    if (++s->rx_fragments > kMaxFragments + opt_.max_payload / kRxBufferSize || s->rx.size() + len > opt_.max_payload ||
         size_t(lws_remaining_packet_payload(wsi)) > opt_.max_payload - s->rx.size() - len) {
         ++stats_.closed_protocol_error;
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
@@ -1102,14 +1105,18 @@ int ServerImpl::on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t l
         }
         return -1;
     }
+    bool complete = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    // The usual case, a message in one piece: decoded straight from lws' receive buffer (no copy,
+    // no allocation). Pieces are gathered in the session until the last one.
+    if (complete && s->rx_fragments == 1) return on_ws_message(wsi, c, *s, {static_cast<const char*>(in), len});
     s->rx.append(static_cast<const char*>(in), len);
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
-    return on_ws_message(wsi, c, *s);
+    if (!complete) return 0;
+    std::string whole = std::move(s->rx); // the session may be closed while it is handled
+    s->rx = std::string();
+    return on_ws_message(wsi, c, *s, whole);
 }
 
-int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s) {
-    std::string msg = std::move(s.rx);
-    s.rx.clear();
+int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s, std::string_view msg) {
     Result<EioPacket> r = s.rx_binary ? (s.eio == 3 ? proto::decode_v3_binary_frame(msg)
                                                     : Result<EioPacket>(EioPacket{EioType::message, true, msg}))
                                       : proto::engine_io::decode_packet(msg);

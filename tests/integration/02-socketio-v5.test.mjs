@@ -134,6 +134,21 @@ describe('Socket.IO v5 over a raw WebSocket (conformance mode)', () => {
       }
     });
 
+    test('a 300 KB message, and one sent as three WebSocket fragments, come back whole', async () => {
+      const { ws } = await sioRaw(srv);
+      try {
+        const big = 'a\\"b'.repeat(75000); // escaped quotes all along, 300000 characters
+        ws.send(`42["message","${big}",2]`);
+        assert.equal(await ws.next(), `42["message-back","${big}",2]`);
+        ws.ws.send('42["mess', { fin: false });
+        ws.ws.send('age", "in pieces"', { fin: false });
+        ws.ws.send(' ,3]', { fin: true });
+        assert.equal(await ws.next(), '42["message-back", "in pieces" ,3]');
+      } finally {
+        ws.close();
+      }
+    });
+
     test('binary: 452-["message",ph0,ph1] + 2 frames -> 452-["message-back",ph0,ph1] + the same frames', async () => {
       const { ws } = await sioRaw(srv);
       try {
