@@ -332,6 +332,10 @@ Status ServerImpl::start(std::string& error) {
     info.max_http_header_data = 12288; // room for a URL or Authorization header with an 8 KiB token
     info.max_http_header_pool = 0;
     info.pt_serv_buf_size = 16384;
+    // No lws "validity" pings: Engine.IO has its own heartbeat, and lws keeps each connection's
+    // validity timer in one sorted list, re-inserted (O(connections)) on every received frame.
+    static const lws_retry_bo_t kNoValidityPings = {nullptr, 0, 0, 0, 0, 0};
+    info.retry_and_idle_policy = &kNoValidityPings;
     if (!opt_.tls_cert_file.empty()) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = opt_.tls_cert_file.c_str();

@@ -148,7 +148,7 @@ int callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void
 }
 
 const struct lws_protocols kProtocols[] = {
-    {"eio", callback, sizeof(Pss), 0, 0, nullptr, 0},
+    {"eio", callback, sizeof(Pss), 512, 0, nullptr, 0}, // the receive buffer Outpost uses
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
@@ -181,6 +181,9 @@ int main(int argc, char** argv) {
     std::memset(&info, 0, sizeof info);
     info.port = port;
     info.protocols = kProtocols;
+    // Like Outpost: no lws validity pings (their timers sit in one sorted list, O(connections)).
+    static const lws_retry_bo_t no_validity_pings = {nullptr, 0, 0, 0, 0, 0};
+    info.retry_and_idle_policy = &no_validity_pings;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
     if (use_ev) {
         info.options |= LWS_SERVER_OPTION_LIBEV;
