@@ -1,5 +1,7 @@
 // main.cpp - Wiring only: arguments -> settings -> platform -> server loop.
 // Commands: run (default), check-config FILE, token, version, --help.
+#include <cjson/cJSON.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "hub/conformance.h"
 #include "hub/hub.h"
 #include "net/server.h"
+#include "pool/small_alloc.h"
 #include "platform/platform.h"
 #include "settings/settings.h"
 #include "sio/socket_layer.h"
@@ -383,6 +386,11 @@ int cmd_run(const Args& a) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // This thread runs the event loop: cJSON's nodes and strings and the outgoing frames reuse
+    // small blocks here instead of calling malloc for every message. Before any cJSON use.
+    pool::small_alloc_bind_thread();
+    cJSON_Hooks hooks{pool::small_alloc, pool::small_free};
+    cJSON_InitHooks(&hooks);
     Args a = parse_args(argc, argv);
     if (!a.error.empty()) {
         std::fprintf(stderr, "%s\n%s", a.error.c_str(), kUsage);

@@ -1,6 +1,8 @@
 // frame.cpp - Allocation and release of shared outgoing frames (see frame.h).
 #include "pool/frame.h"
 
+#include "pool/small_alloc.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -14,7 +16,7 @@ const FrameStats& frame_stats() { return g_stats; }
 
 Frame* frame_alloc(size_t len, bool binary) {
     if (len > UINT32_MAX - kFrameHeadroom) return nullptr;
-    void* mem = std::malloc(offsetof(Frame, storage) + kFrameHeadroom + len + 1);
+    void* mem = small_alloc(offsetof(Frame, storage) + kFrameHeadroom + len + 1);
     if (!mem) return nullptr;
     auto* f = static_cast<Frame*>(mem);
     f->refs = 1;
@@ -31,7 +33,7 @@ void frame_release(Frame* f) {
     if (--f->refs != 0) return;
     --g_stats.live_frames;
     g_stats.live_bytes -= f->len;
-    std::free(f);
+    small_free(f);
 }
 
 FrameRef FrameRef::copy_of(std::string_view bytes, bool binary) {

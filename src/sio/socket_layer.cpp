@@ -233,9 +233,9 @@ void SocketLayer::ack_timeout_cb(void* ctx, uint64_t arg, int64_t now) {
 // ---------------------------------------------------------------- for the App
 
 bool SocketLayer::send_packet(SocketId s, const SioPacket& p, bool bypass_limit) {
-    std::string text;
-    proto::encode_packet(text, p);
-    return transport_.send(s.session, pool::FrameRef::text_packet('4', text), bypass_limit);
+    encoded_.clear(); // reused: no allocation per packet once grown
+    proto::encode_packet(encoded_, p);
+    return transport_.send(s.session, pool::FrameRef::text_packet('4', encoded_), bypass_limit);
 }
 
 bool SocketLayer::send_attachments(SocketId s, const std::vector<std::string>& attachments) {

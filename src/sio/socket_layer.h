@@ -156,6 +156,7 @@ private:
     std::vector<State> states_;
     int64_t connect_timeout_ms_;
     LayerStats stats_;
+    std::string encoded_; // the packet being encoded (copied into its frame before sending)
 };
 
 } // namespace outpost::sio
