@@ -1,11 +1,15 @@
-// ring.h - A growable ring buffer (FIFO) that keeps its storage once grown.
-// Owns: element storage, power-of-two capacity up to a cap. Never: allocates in steady state
-// (it grows only when fuller than ever before, and never shrinks).
+// ring.h - A growable ring buffer (FIFO) on small_alloc blocks.
+// Owns: element storage, power-of-two capacity from 8 up to a cap. Grows by doubling when full;
+// once emptied it goes back to its first 8 slots, returning the bigger block to small_alloc's free
+// lists, where the next ring to grow finds it: a burst queued for one connection is not kept by
+// that connection for its whole life. Never: calls malloc in steady state on the loop thread.
 #pragma once
 
 #include <cstddef>
-#include <memory>
+#include <new>
 #include <utility>
+
+#include "pool/small_alloc.h"
 
 namespace outpost::pool {
 
@@ -13,8 +17,12 @@ template <class T>
 class Ring {
 public:
     explicit Ring(size_t max_capacity = 1u << 16) : max_(max_capacity) {}
+    ~Ring() { release(); }
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
 
     size_t size() const { return size_; }
+    size_t capacity() const { return cap_; }
     bool empty() const { return size_ == 0; }
 
     // False when the ring is at its maximum capacity (or memory ran out).
@@ -28,24 +36,50 @@ public:
     void pop() {
         buf_[head_] = T();
         head_ = (head_ + 1) & (cap_ - 1);
-        --size_;
+        if (--size_ == 0) shrink();
     }
     void clear() { while (size_) pop(); }
 
 private:
+    static constexpr size_t kFirst = 8;
+
     bool grow() {
-        size_t ncap = cap_ ? cap_ * 2 : 8;
+        size_t ncap = cap_ ? cap_ * 2 : kFirst;
         if (ncap > max_) return false;
-        std::unique_ptr<T[]> nb(new (std::nothrow) T[ncap]);
+        T* nb = allocate(ncap);
         if (!nb) return false;
         for (size_t i = 0; i < size_; ++i) nb[i] = std::move(buf_[(head_ + i) & (cap_ - 1)]);
-        buf_ = std::move(nb);
+        release();
+        buf_ = nb;
         cap_ = ncap;
         head_ = 0;
         return true;
     }
+    // Empty and grown: back to kFirst slots (keeps the storage when that cannot be had).
+    void shrink() {
+        head_ = 0;
+        if (cap_ <= kFirst) return;
+        T* nb = allocate(kFirst);
+        if (!nb) return;
+        release();
+        buf_ = nb;
+        cap_ = kFirst;
+    }
+    static T* allocate(size_t n) {
+        T* p = static_cast<T*>(small_alloc(n * sizeof(T)));
+        if (p)
+            for (size_t i = 0; i < n; ++i) new (p + i) T();
+        return p;
+    }
+    void release() {
+        if (!buf_) return;
+        for (size_t i = 0; i < cap_; ++i) buf_[i].~T();
+        small_free(buf_);
+        buf_ = nullptr;
+        cap_ = 0;
+    }
 
-    std::unique_ptr<T[]> buf_;
+    T* buf_ = nullptr;
     size_t cap_ = 0, head_ = 0, size_ = 0, max_;
 };
 

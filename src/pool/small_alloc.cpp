@@ -9,7 +9,7 @@ namespace {
 constexpr size_t kClassSize[] = {32, 64, 128, 256, 512, 1024, 2048};
 constexpr uint32_t kClasses = sizeof kClassSize / sizeof kClassSize[0];
 constexpr uint32_t kSystem = kClasses;       // a block malloc'ed at its own size
-constexpr size_t kCacheBytesPerClass = 1u << 20; // the most kept for reuse in one class
+constexpr size_t kCacheBytesPerClass = 128u << 10; // the most kept for reuse in one class
 
 // Before every block; 16 bytes keep the payload as aligned as malloc's.
 struct alignas(16) Header {

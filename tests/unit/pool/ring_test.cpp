@@ -1,5 +1,5 @@
 // ring_test.cpp - pool::Ring: FIFO order, growth by doubling from 8 with wrap-around preserved,
-// the capacity cap, storage kept after it grew, and references released on pop/clear.
+// the capacity cap, back to 8 slots once drained, and references released on pop/clear.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -95,6 +95,24 @@ TEST(Ring, PopAndClearReleaseFrames) {
     EXPECT_EQ(f->refs, 1u);
     f = FrameRef();
     EXPECT_EQ(frame_stats().live_frames, live0);
+}
+
+TEST(Ring, BackToEightSlotsOnceDrained) {
+    Ring<int> r;
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(r.push(i));
+    EXPECT_EQ(r.capacity(), 128u);
+    for (int i = 0; i < 99; ++i) r.pop();
+    EXPECT_EQ(r.capacity(), 128u) << "not while something is queued";
+    EXPECT_EQ(r.front(), 99);
+    r.pop();
+    EXPECT_EQ(r.capacity(), 8u);
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(r.push(i)); // no growth for up to 8
+    EXPECT_EQ(r.capacity(), 8u);
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_EQ(r.front(), i);
+        r.pop();
+    }
+    EXPECT_EQ(r.capacity(), 8u);
 }
 
 TEST(Ring, MoveOnlyPayload) {
