@@ -267,6 +267,7 @@ private:
     bool parse_eio(const Query& q, int& eio, int& err) const;
     bool connect_allowed(const std::string& ip);
     void arm_timer();
+    static void on_timer(); // the wake-up armed by arm_timer(): due timers, then the next wake-up
     bool service(); // one turn: due timers, then one batch of socket events
 
     ServerOptions opt_;
@@ -284,7 +285,7 @@ private:
     struct lws_vhost* vhost_ = nullptr;
 #if OUTPOST_HAVE_LIBEV
     struct ev_loop* loop_ = nullptr; // lws runs on it when the libev event lib plugin loads
-    ev_timer tick_{};                // wakes the loop at timers_' next deadline
+    ev_timer tick_{};                // wakes the loop at timers_' next deadline (arm_timer)
 #endif
     lws_sorted_usec_list_t sul_{};
     int64_t armed_at_ = INT64_MAX;
@@ -353,7 +354,7 @@ Status ServerImpl::start(std::string& error) {
         ev_info.foreign_loops = foreign;
         ctx_ = lws_create_context(&ev_info);
         if (ctx_) {
-            ev_init(&tick_, [](struct ev_loop*, ev_timer*, int) {}); // only ends ev_run's wait
+            ev_init(&tick_, [](struct ev_loop*, ev_timer*, int) { on_timer(); });
         } else {
             ev_loop_destroy(loop_);
             loop_ = nullptr;
@@ -380,39 +381,43 @@ Status ServerImpl::start(std::string& error) {
     return Status::ok;
 }
 
+// The loop wakes at timers_' next deadline: an ev_timer on libev (lws 4.1's libev glue re-arms
+// its own timer only from inside its callbacks, so an lws_sul scheduled from out here could sleep
+// until the next socket event), an lws_sul on poll(). Re-armed only when the deadline moves earlier.
 void ServerImpl::arm_timer() {
     int64_t next = timers_.next_deadline();
     if (next == INT64_MAX || next >= armed_at_) return;
     armed_at_ = next;
     int64_t delay_ms = next - platform::monotonic_ms();
     if (delay_ms < 0) delay_ms = 0;
-    lws_sul_schedule(ctx_, 0, &sul_, [](lws_sorted_usec_list_t*) {
-        if (!g_server) return;
-        g_server->armed_at_ = INT64_MAX;
-        g_server->timers_.run_due(platform::monotonic_ms());
-        g_server->arm_timer();
-    }, delay_ms * LWS_US_PER_MS);
+#if OUTPOST_HAVE_LIBEV
+    if (loop_) {
+        ev_timer_stop(loop_, &tick_);
+        ev_now_update(loop_); // ev_timer counts from the loop's cached time
+        ev_timer_set(&tick_, double(delay_ms) / 1000.0, 0.);
+        ev_timer_start(loop_, &tick_);
+        return;
+    }
+#endif
+    lws_sul_schedule(ctx_, 0, &sul_, [](lws_sorted_usec_list_t*) { on_timer(); }, delay_ms * LWS_US_PER_MS);
+}
+
+void ServerImpl::on_timer() {
+    if (!g_server) return;
+    g_server->armed_at_ = INT64_MAX;
+    g_server->timers_.run_due(platform::monotonic_ms());
+    g_server->arm_timer();
 }
 
 bool ServerImpl::service() {
     timers_.run_due(platform::monotonic_ms());
+    arm_timer();
 #if OUTPOST_HAVE_LIBEV
     if (loop_) {
-        // Our own watcher, not an lws_sul: lws 4.1's libev glue re-arms its timer only from inside
-        // its own callbacks, so a sul scheduled out here could sleep until the next socket event.
-        int64_t next = timers_.next_deadline();
-        ev_timer_stop(loop_, &tick_);
-        if (next != INT64_MAX) {
-            ev_now_update(loop_);
-            int64_t delay_ms = std::max<int64_t>(0, next - platform::monotonic_ms());
-            ev_timer_set(&tick_, double(delay_ms) / 1000.0, 0.);
-            ev_timer_start(loop_, &tick_);
-        }
         ev_run(loop_, EVRUN_ONCE); // returns after one batch of events (lws_cancel_service included)
         return true;
     }
 #endif
-    arm_timer();
     return lws_service(ctx_, 0) >= 0;
 }
 

@@ -690,9 +690,14 @@ int run_idle(const Options& o) {
 class Measured : public RampScenario {
 public:
     using RampScenario::RampScenario;
-    virtual Conn* sender(Loop& loop, uint64_t k) = 0; // the k-th open-loop sender
     virtual void send_one(Loop& loop, Conn& c, int64_t now) = 0;
-    virtual std::vector<Conn*> senders(Loop& loop) = 0;
+    // Who sends: every connection unless a scenario says otherwise.
+    virtual std::vector<Conn*> senders(Loop& loop) {
+        std::vector<Conn*> v;
+        for (auto& c : loop.conns()) v.push_back(c.get());
+        return v;
+    }
+    Conn* sender(uint64_t k) { return all_senders_[k % all_senders_.size()]; } // the k-th open-loop send's
 
     Histogram latency;
     uint64_t sent_in_window = 0, replies_in_window = 0, sent_total = 0, replies_total = 0;
@@ -722,7 +727,7 @@ public:
         if (!sending_ || opt_.rate <= 0) return;
         uint64_t due = uint64_t(double(now - t0_) * opt_.rate / 1e6);
         for (; k_ < due; ++k_) {
-            Conn* c = sender(loop, k_);
+            Conn* c = sender(k_);
             if (c && c->state == State::ready) send_one(loop, *c, now);
         }
     }
@@ -781,7 +786,6 @@ public:
             if (c->index % opt_.room_size == 0) v.push_back(c.get());
         return v;
     }
-    Conn* sender(Loop&, uint64_t k) override { return all_senders_[k % all_senders_.size()]; }
     void send_one(Loop& loop, Conn& c, int64_t now) override {
         uint64_t i = next_id_++;
         std::string room = room_of(c.index), pad = payload_pad(opt_.payload);
@@ -864,12 +868,6 @@ int run_fanout(const Options& o) {
 class Echo final : public Measured {
 public:
     using Measured::Measured;
-    std::vector<Conn*> senders(Loop& loop) override {
-        std::vector<Conn*> v;
-        for (auto& c : loop.conns()) v.push_back(c.get());
-        return v;
-    }
-    Conn* sender(Loop&, uint64_t k) override { return all_senders_[k % all_senders_.size()]; }
     void send_one(Loop& loop, Conn& c, int64_t now) override {
         loop.emit(c, "[\"message\",{\"t\":" + std::to_string(now) + payload_pad(opt_.payload) + "}]", false);
         count_send(c);
@@ -912,12 +910,6 @@ class Durable final : public Measured {
 public:
     using Measured::Measured;
     std::string room_of(int i) override { return "dur" + std::to_string(i); }
-    std::vector<Conn*> senders(Loop& loop) override {
-        std::vector<Conn*> v;
-        for (auto& c : loop.conns()) v.push_back(c.get());
-        return v;
-    }
-    Conn* sender(Loop&, uint64_t k) override { return all_senders_[k % all_senders_.size()]; }
     void send_one(Loop& loop, Conn& c, int64_t now) override {
         uint64_t i = next_id_++;
         int64_t id = loop.emit(c, "[\"message:send\",{\"room\":\"" + room_of(c.index) + "\",\"body\":{\"t\":" +
