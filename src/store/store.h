@@ -21,7 +21,8 @@ struct StoreOptions {
     bool synchronous_full = true;     // storage.synchronous "full" | "normal"
     int64_t commit_interval_ms = 5;   // group commit: commit at most this long after the first queued write...
     int64_t commit_batch = 256;       // ...or when this many writes are queued, whichever first
-                                      // (and as soon as no write has arrived for 1 ms)
+                                      // (sooner when the last commit took less, and as soon as
+                                      // no write has arrived for 250 us)
     int64_t max_messages_per_room = 10000, max_age_s = 2592000, max_db_bytes = 268435456; // retention
     int64_t probe_interval_ms = 500;  // while unwritable: how often the writer tries a tiny write
     int64_t retention_interval_ms = 1000; // how often an idle writer looks for something to prune

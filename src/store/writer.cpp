@@ -187,10 +187,14 @@ Writer::Work Writer::wait_for_work(std::vector<Op>& batch) {
     for (;;) {
         auto now = Clock::now();
         if (!queue_.empty()) {
-            // Group commit: at the latest commit_interval_ms after the oldest queued write, at
-            // once when commit_batch writes wait, and also when writes have gone quiet (none for
-            // kQuiet): the senders are waiting for this commit, so waiting longer groups nothing.
-            auto due = queue_.front().at + std::chrono::milliseconds(opt_.commit_interval_ms);
+            // Group commit. The oldest queued write waits for company at most as long as the
+            // last commit took (a longer wait costs more latency than the commit it saves) and
+            // never longer than commit_interval_ms. It commits at once when commit_batch writes
+            // wait, and also when writes have gone quiet (none for kQuiet): the senders are
+            // waiting for this commit, so waiting longer groups nothing. Writes that arrive while
+            // a commit runs form the next group, so a slow disk batches more by itself.
+            auto wait = std::min<Clock::duration>(std::chrono::milliseconds(opt_.commit_interval_ms), last_commit_);
+            auto due = queue_.front().at + wait;
             auto quiet = std::min(due, queue_.back().at + kQuiet);
             bool ready = stop_ || !health_.writable || now >= quiet ||
                          queue_.size() >= static_cast<size_t>(opt_.commit_batch) || flush_target_ > completed_;
@@ -256,6 +260,7 @@ void Writer::process_batch(std::vector<Op>& batch) {
     }
     if (rc != SQLITE_OK) fail_batch(batch, out, reason);
     else note_commit(micros_since(t0), undo);
+    if (rc == SQLITE_OK) last_commit_ = Clock::now() - t0;
     publish(std::move(out));
 }
 

@@ -24,7 +24,7 @@ namespace outpost::store {
 using Clock = std::chrono::steady_clock;
 
 inline constexpr int64_t kPruneBatch = 500; // rows per retention transaction
-inline constexpr std::chrono::microseconds kQuiet{1000}; // no new write for this long: commit now
+inline constexpr std::chrono::microseconds kQuiet{250}; // no new write for this long: commit now
 
 // One queued write. Field use by kind: message (room, user=sender, key=client_id, body, a=ts);
 // join/leave (room, user); cursor (room, user, key=device, a=delivered, b=read).
@@ -92,6 +92,7 @@ private:
     Db db_;
     SeqMap seqs_;             // writer thread only: latest seq including the open transaction
     int64_t page_size_ = 4096;
+    Clock::duration last_commit_ = Clock::duration::max(); // writer thread: the last commit's duration
 
     mutable std::mutex mu_;
     std::condition_variable cv_;      // wakes the writer

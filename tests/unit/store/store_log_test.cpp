@@ -2,6 +2,7 @@
 // gapless per-room seq, idempotent resend, durability across reopen, history, replay, schema.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <thread>
@@ -132,8 +133,32 @@ INSTANTIATE_TEST_SUITE_P(Cases, StoreResend,
                                            ResendCase{"same_batch_other_room", false, "elsewhere"}),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
+// Writes that never go quiet (one every 100 us, kQuiet is 250 us) still commit in groups about as
+// long as a commit takes, not once per commit_interval_ms: with an interval of 10 s, a stream of
+// 300 ms would otherwise see no commit at all before it ends (commit_batch is out of reach too).
+TEST_F(StoreLog, AGroupWaitsNoLongerThanACommitTakes) {
+    opts.commit_interval_ms = 10000;
+    opts.commit_batch = 100000;
+    auto s = open_store(opts);
+    ASSERT_TRUE(s);
+    s->submit_message(0, "lobby", "u", "k0", "{}", 1);
+    (void)settle(*s); // one measured commit
+    uint64_t before = s->health().commits;
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    int n = 1;
+    while (std::chrono::steady_clock::now() < end) {
+        s->submit_message(uint64_t(n), "lobby", "u", "k" + std::to_string(n), "{}", n);
+        ++n;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    uint64_t during = s->health().commits - before;
+    auto done = settle(*s);
+    EXPECT_EQ(done.size(), size_t(n - 1));
+    EXPECT_GE(during, 2u) << n - 1 << " writes in 300 ms";
+}
+
 TEST_F(StoreLog, DestructorCommitsQueuedWritesAndReopenSeesThem) {
-    opts.commit_interval_ms = 1000; // nothing would commit on its own before the destructor
+    opts.commit_interval_ms = 1000; // what is still queued when the destructor runs, it commits
     {
         auto s = open_store(opts);
         ASSERT_TRUE(s);
