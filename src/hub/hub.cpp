@@ -367,9 +367,8 @@ void Hub::schedule_expiry(sio::SocketId s, Sock& k) {
     int64_t cut_wall = (*k.identity.exp + settings_.auth.leeway_s) * 1000;
     k.cut_mono = now_mono + (cut_wall - now_wall);
     k.warn_mono = std::max(now_mono, k.cut_mono - settings_.auth.refresh_warning_s * 1000);
-    core::Timers& t = layer_->transport().timers();
-    t.schedule(k.warn_mono, expiry_cb, this, s.session.pack());
-    t.schedule(k.cut_mono, expiry_cb, this, s.session.pack());
+    // One timer per socket at a time: the warning's timer schedules the cut.
+    layer_->transport().timers().schedule(k.warn_mono, expiry_cb, this, s.session.pack());
 }
 
 void Hub::expiry_cb(void* ctx, uint64_t arg, int64_t now) {
@@ -384,7 +383,9 @@ void Hub::expiry_cb(void* ctx, uint64_t arg, int64_t now) {
     }
     if (now >= k->warn_mono) {
         k->warn_mono = INT64_MAX;
-        self->layer_->emit(s, "[\"auth:expiring\",{\"expiresInMs\":" + std::to_string(k->cut_mono - now) + "}]");
+        int64_t cut = k->cut_mono;
+        self->layer_->transport().timers().schedule(cut, expiry_cb, self, arg);
+        self->layer_->emit(s, "[\"auth:expiring\",{\"expiresInMs\":" + std::to_string(cut - now) + "}]");
     }
 }
 

@@ -40,6 +40,7 @@ constexpr uint32_t kNoSession = UINT32_MAX;
 constexpr size_t kRxBufferSize = 512;
 constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message, besides the pieces of a long one
 constexpr size_t kMaxQueueFrames = 1u << 14; // per session, besides the byte limit
+constexpr size_t kSidBytes = 15, kSidChars = 20; // an Engine.IO sid: base64url of 15 random bytes
 
 // Engine.IO HTTP error codes (PROTOCOL.md §1).
 enum EioError { kUnknownTransport = 0, kUnknownSid = 1, kBadHandshakeMethod = 2, kBadRequest = 3, kUnsupportedVersion = 5 };
@@ -98,8 +99,9 @@ struct Session {
     int64_t dead_at = 0;
     struct lws* poll_wsi = nullptr;
     struct lws* ws_wsi = nullptr; // active or probing WebSocket
-    std::string sid;
-    pool::Ring<FrameRef> queue{kMaxQueueFrames};
+    char sid_chars[kSidChars] = {}; // in place: sid_map_'s keys point here
+    std::string_view sid() const { return {sid_chars, kSidChars}; }
+    pool::Ring<FrameRef, 4> queue{kMaxQueueFrames}; // 4 frames in place: an idle session holds no heap
     size_t queued_bytes = 0;
     std::string rx;
     bool rx_binary = false;
@@ -230,7 +232,7 @@ private:
     Session* open_session(int eio, Endpoint ep, bool ws);
     void free_session(Session& s, std::string_view reason);
     void kill_session(Session& s, std::string_view reason, bool going_away = false);
-    std::string new_sid();
+    void new_sid(Session& s);
     FrameRef open_packet(const Session& s, bool ws);
     void start_heartbeat(Session& s);
     static void heartbeat_cb(void* ctx, uint64_t arg, int64_t now);
@@ -273,7 +275,7 @@ private:
     ServerOptions opt_;
     std::vector<Session> sessions_;
     std::vector<uint32_t> free_;
-    std::unordered_map<std::string, uint32_t> sid_map_;
+    std::unordered_map<std::string_view, uint32_t> sid_map_; // keys: Session::sid()
     std::unordered_map<std::string, core::TokenBucket> ip_buckets_;
     std::unordered_map<uint64_t, struct lws*> deferred_;
     std::unordered_map<uint64_t, struct lws*> lingering_;
@@ -462,10 +464,12 @@ void ServerImpl::shutdown(int64_t deadline_ms) {
 
 // ---------------------------------------------------------------- sessions
 
-std::string ServerImpl::new_sid() {
+void ServerImpl::new_sid(Session& s) {
     for (;;) {
-        std::string sid = core::random_id();
-        if (!sid_map_.count(sid)) return sid;
+        std::string sid = core::random_id(kSidBytes);
+        if (sid.size() != kSidChars || sid_map_.count(sid)) continue;
+        sid.copy(s.sid_chars, kSidChars);
+        return;
     }
 }
 
@@ -484,8 +488,8 @@ Session* ServerImpl::open_session(int eio, Endpoint ep, bool ws) {
     s.queued_bytes = 0;
     s.rx.clear();
     s.rx_fragments = 0;
-    s.sid = new_sid();
-    sid_map_.emplace(s.sid, idx);
+    new_sid(s);
+    sid_map_.emplace(s.sid(), idx);
     ++stats_.sessions_open;
     if (stats_.sessions_open > stats_.sessions_peak) stats_.sessions_peak = stats_.sessions_open;
     ++stats_.handshakes_ok;
@@ -499,7 +503,7 @@ void ServerImpl::free_session(Session& s, std::string_view reason) {
     SessionId id = id_of(s);
     s.used = false; // from here on find() fails: handlers may call send/close safely
     SessionHandler* h = handlers_[int(s.endpoint)];
-    sid_map_.erase(s.sid);
+    sid_map_.erase(s.sid());
     stats_.queued_bytes -= s.queued_bytes;
     s.queue.clear();
     s.queued_bytes = 0;
@@ -537,7 +541,7 @@ void ServerImpl::kill_session(Session& s, std::string_view reason, bool going_aw
 }
 
 FrameRef ServerImpl::open_packet(const Session& s, bool ws) {
-    std::string json = "{\"sid\":\"" + s.sid + "\",\"upgrades\":[" + (ws ? "" : "\"websocket\"") +
+    std::string json = "{\"sid\":\"" + std::string(s.sid()) + "\",\"upgrades\":[" + (ws ? "" : "\"websocket\"") +
                        "],\"pingInterval\":" + std::to_string(opt_.ping_interval_ms) +
                        ",\"pingTimeout\":" + std::to_string(opt_.ping_timeout_ms) +
                        ",\"maxPayload\":" + std::to_string(opt_.max_payload) + "}";
@@ -623,7 +627,7 @@ void ServerImpl::close(SessionId id, std::string_view reason, bool going_away) {
     } else {
         kill_session(*s, reason, going_away);
     }
-    OUTPOST_LOG(debug, "session_closing", "sid=%s reason=\"%.*s\"", s->sid.c_str(), int(reason.size()), reason.data());
+    OUTPOST_LOG(debug, "session_closing", "sid=%.*s reason=\"%.*s\"", int(kSidChars), s->sid_chars, int(reason.size()), reason.data());
 }
 
 // ---------------------------------------------------------------- inbound packets

@@ -1,10 +1,13 @@
 // ring.h - A growable ring buffer (FIFO) on small_alloc blocks.
-// Owns: element storage, power-of-two capacity from 8 up to a cap. Grows by doubling when full;
-// once emptied it goes back to its first 8 slots, returning the bigger block to small_alloc's free
-// lists, where the next ring to grow finds it: a burst queued for one connection is not kept by
-// that connection for its whole life. Never: calls malloc in steady state on the loop thread.
+// Owns: element storage, power-of-two capacity from 8 (or its Inline slots) up to a cap. Grows
+// by doubling when full; once emptied it goes back to its first slots, returning the bigger block
+// to small_alloc's free lists, where the next ring to grow finds it: a burst queued for one
+// connection is not kept by that connection for its whole life. With Inline slots (a power of
+// two) the first slots live in the ring itself, so an idle ring holds no heap at all.
+// Never: calls malloc in steady state on the loop thread.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <new>
 #include <utility>
@@ -13,8 +16,10 @@
 
 namespace outpost::pool {
 
-template <class T>
+template <class T, size_t Inline = 0>
 class Ring {
+    static_assert((Inline & (Inline - 1)) == 0, "Inline slots: a power of two");
+
 public:
     explicit Ring(size_t max_capacity = 1u << 16) : max_(max_capacity) {}
     ~Ring() { release(); }
@@ -41,10 +46,11 @@ public:
     void clear() { while (size_) pop(); }
 
 private:
-    static constexpr size_t kFirst = 8;
+    static constexpr size_t kFirst = Inline ? Inline * 2 : 8; // the first heap block
+    T* inline_slots() { return Inline ? inline_.data() : nullptr; }
 
     bool grow() {
-        size_t ncap = cap_ ? cap_ * 2 : kFirst;
+        size_t ncap = cap_ ? cap_ * 2 : kFirst; // cap_ is Inline or a heap block's size
         if (ncap > max_) return false;
         T* nb = allocate(ncap);
         if (!nb) return false;
@@ -55,9 +61,14 @@ private:
         head_ = 0;
         return true;
     }
-    // Empty and grown: back to kFirst slots (keeps the storage when that cannot be had).
+    // Empty and grown: back to the inline slots, or to kFirst slots (keeps the storage when
+    // that cannot be had).
     void shrink() {
         head_ = 0;
+        if (Inline) {
+            release();
+            return;
+        }
         if (cap_ <= kFirst) return;
         T* nb = allocate(kFirst);
         if (!nb) return;
@@ -71,16 +82,19 @@ private:
             for (size_t i = 0; i < n; ++i) new (p + i) T();
         return p;
     }
+    // Back to the inline slots (none: no storage).
     void release() {
-        if (!buf_) return;
-        for (size_t i = 0; i < cap_; ++i) buf_[i].~T();
-        small_free(buf_);
-        buf_ = nullptr;
-        cap_ = 0;
+        if (buf_ && buf_ != inline_slots()) {
+            for (size_t i = 0; i < cap_; ++i) buf_[i].~T();
+            small_free(buf_);
+        }
+        buf_ = inline_slots();
+        cap_ = Inline;
     }
 
-    T* buf_ = nullptr;
-    size_t cap_ = 0, head_ = 0, size_ = 0, max_;
+    std::array<T, Inline> inline_{};
+    T* buf_ = inline_slots();
+    size_t cap_ = Inline, head_ = 0, size_ = 0, max_;
 };
 
 } // namespace outpost::pool

@@ -2,6 +2,7 @@
 // the capacity cap, back to 8 slots once drained, and references released on pop/clear.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "pool/frame.h"
@@ -113,6 +114,21 @@ TEST(Ring, BackToEightSlotsOnceDrained) {
         r.pop();
     }
     EXPECT_EQ(r.capacity(), 8u);
+}
+
+TEST(Ring, InlineSlotsFirstAndBackToThemOnceDrained) {
+    Ring<std::unique_ptr<int>, 4> r;
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(r.push(std::make_unique<int>(i)));
+    EXPECT_EQ(r.capacity(), 4u) << "4 fit in the ring itself";
+    for (int i = 4; i < 20; ++i) ASSERT_TRUE(r.push(std::make_unique<int>(i)));
+    EXPECT_EQ(r.capacity(), 32u);
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(*r.front(), i);
+        r.pop();
+    }
+    EXPECT_EQ(r.capacity(), 4u) << "back in the ring itself";
+    ASSERT_TRUE(r.push(std::make_unique<int>(7))); // wraps inside the inline slots again
+    EXPECT_EQ(*r.front(), 7);
 }
 
 TEST(Ring, MoveOnlyPayload) {
