@@ -39,6 +39,13 @@ std::string user_room(std::string_view id) { return "user:" + std::string(id); }
 
 // ---- payload schemas (PROTOCOL.md §4-§9)
 const char* const kStatuses[] = {"online", "away", "busy", nullptr};
+
+// Where `status` is in kStatuses (the schema has checked that it is there).
+uint8_t status_index(const char* status) {
+    for (uint8_t i = 0; status && kStatuses[i]; ++i)
+        if (std::string_view(status) == kStatuses[i]) return i;
+    return 0;
+}
 const Field kRoomFields[] = {{"room", FieldType::string, true, Rule::room_name}};
 const Field kTypingFields[] = {{"room", FieldType::string, true, Rule::room_name}, {"active", FieldType::boolean, true}};
 const Field kPresenceSetFields[] = {{"status", FieldType::string, true, Rule::one_of, 0, 0, kStatuses}};
@@ -181,7 +188,7 @@ Hub::Sock* Hub::sock(sio::SocketId s) {
 }
 
 Hub::User& Hub::user(std::string_view id) {
-    auto it = user_index_.find(std::string(id));
+    auto it = user_index_.find(id);
     if (it != user_index_.end()) return users_[it->second];
     User& u = users_.emplace_back();
     u.uid = uint32_t(users_.size() - 1);
@@ -227,8 +234,10 @@ void Hub::remove_member(User& u, Room& r) {
     u.rooms.erase(std::remove(u.rooms.begin(), u.rooms.end(), r.rid), u.rooms.end());
     // The store drops the user's cursors in the room with the membership; so does memory, so a
     // later join starts from the new joined_seq.
-    for (auto& [device, cursors] : u.cursors) cursors.erase(r.rid);
-    u.receipts.erase(r.rid);
+    if (u.receipts) {
+        for (auto& [device, cursors] : u.receipts->cursors) cursors.erase(r.rid);
+        u.receipts->highest.erase(r.rid);
+    }
     for (sio::SocketId s : u.sockets) adapter_->leave(r.name, s);
     stop_typing(r, u.uid, true);
 }
@@ -586,7 +595,7 @@ void Hub::on_room_members(sio::SocketId s, Sock& k, const sio::Event& e, const c
         if (n == kMaxMembersListed) break;
         const User& m = users_[user_index_.at(id)];
         out += std::string(n++ ? "," : "") + "{\"userId\":" + json_string(id) + ",\"online\":" + (m.online ? "true" : "false") +
-               ",\"status\":" + json_string(m.online ? m.status : "offline") + "}";
+               ",\"status\":" + json_string(m.online ? kStatuses[m.status] : "offline") + "}";
     }
     reply_ok(s, e.ack_id, "\"room\":" + json_string(name) + ",\"members\":" + out + "]");
 }
@@ -634,9 +643,10 @@ void Hub::on_store_ready() {
 
 void Hub::on_presence_set(sio::SocketId s, Sock& k, const sio::Event& e, const cJSON* p) {
     User& u = users_[k.uid];
-    u.status = str(p, "status");
-    reply_ok(s, e.ack_id, "\"status\":" + json_string(u.status));
-    presence_broadcast(u, frame("presence:update", "{\"userId\":" + json_string(u.id) + ",\"status\":" + json_string(u.status) +
+    u.status = status_index(str(p, "status"));
+    const char* name = kStatuses[u.status];
+    reply_ok(s, e.ack_id, "\"status\":" + json_string(name));
+    presence_broadcast(u, frame("presence:update", "{\"userId\":" + json_string(u.id) + ",\"status\":" + json_string(name) +
                                                        ",\"ts\":" + std::to_string(platform::wall_ms()) + "}"),
                        true);
 }
@@ -652,7 +662,7 @@ void Hub::on_presence_get(sio::SocketId s, Sock& k, const sio::Event& e, const c
     } else {
         Room* r = find_room(room_name);
         if (!r || !is_member(users_[k.uid], *r)) return reply_error(s, e.ack_id, e.name, ErrorCode::not_member, "room: you are not a member");
-        for (const auto& [id, seq] : r->members) who.push_back(id);
+        for (const auto& [id, seq] : r->members) who.emplace_back(id);
     }
     std::string out = "[";
     for (size_t i = 0; i < who.size(); ++i) {
@@ -661,7 +671,7 @@ void Hub::on_presence_get(sio::SocketId s, Sock& k, const sio::Event& e, const c
         bool online = u && u->online;
         std::string last = online || !u || !u->last_seen ? std::string("null") : std::to_string(u->last_seen);
         out += std::string(i ? "," : "") + "{\"userId\":" + json_string(who[i]) + ",\"online\":" + (online ? "true" : "false") +
-               ",\"status\":" + json_string(online ? u->status : "offline") + ",\"lastSeen\":" + last +
+               ",\"status\":" + json_string(online ? kStatuses[u->status] : "offline") + ",\"lastSeen\":" + last +
                ",\"devices\":" + std::to_string(u ? u->devices.size() : 0) + "}";
     }
     reply_ok(s, e.ack_id, "\"presence\":" + out + "]");
@@ -718,7 +728,7 @@ void Hub::broadcast_maintenance(std::string_view message) {
 }
 
 size_t Hub::disconnect_user(std::string_view user_id, std::string_view reason) {
-    auto it = user_index_.find(std::string(user_id));
+    auto it = user_index_.find(user_id);
     if (it == user_index_.end()) return 0;
     std::vector<sio::SocketId> socks = users_[it->second].sockets; // cut() changes the list
     for (sio::SocketId s : socks) cut(s, "disconnected_by_admin", reason.empty() ? "disconnected by an administrator" : reason);
@@ -836,24 +846,30 @@ void Hub::fan_out(Room& r, const store::Message& m, sio::SocketId except) {
     adapter_->to_room(r.name, f, except);
 }
 
-std::unordered_map<uint32_t, int64_t>& Hub::device_cursors(User& u, std::string_view device) {
-    if (!u.cursors_loaded && store_) {
-        u.cursors_loaded = true;
+Hub::Receipts& Hub::receipts(User& u) {
+    if (u.receipts) return *u.receipts;
+    u.receipts = std::make_unique<Receipts>();
+    if (store_) {
         Result<std::vector<store::Cursor>> rows = store_->load_cursors(u.id);
         if (rows.ok()) {
             for (const store::Cursor& c : *rows) {
                 Room& r = room(c.room);
                 device_cursors(u, c.device)[r.rid] = c.delivered;
-                auto& rc = u.receipts[r.rid];
+                auto& rc = u.receipts->highest[r.rid];
                 rc.first = std::max(rc.first, c.delivered);
                 rc.second = std::max(rc.second, c.read);
             }
         }
     }
-    for (auto& [d, map] : u.cursors)
+    return *u.receipts;
+}
+
+std::unordered_map<uint32_t, int64_t>& Hub::device_cursors(User& u, std::string_view device) {
+    auto& cursors = receipts(u).cursors;
+    for (auto& [d, map] : cursors)
         if (d == device) return map;
-    u.cursors.emplace_back(std::string(device), std::unordered_map<uint32_t, int64_t>{});
-    return u.cursors.back().second;
+    cursors.emplace_back(std::string(device), std::unordered_map<uint32_t, int64_t>{});
+    return cursors.back().second;
 }
 
 // A device's cursor starts at the room's seq when the user became a member (PROTOCOL.md §13).
@@ -869,7 +885,7 @@ void Hub::confirm(sio::SocketId, Sock& k, Room& r, int64_t seq, bool read) {
     User& u = users_[k.uid];
     seq = std::min(seq, r.live_seq);
     if (seq <= 0) return;
-    auto& rc = u.receipts[r.rid];
+    auto& rc = receipts(u).highest[r.rid];
     if (!read) {
         auto& map = device_cursors(u, k.device_id);
         int64_t& cur = map.try_emplace(r.rid, cursor_of(u, k.device_id, r)).first->second;

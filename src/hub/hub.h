@@ -105,24 +105,27 @@ public:
     Adapter& adapter() { return *adapter_; }
 
 private:
+    // A user's delivery cursors and receipts, loaded from the store on first use.
+    struct Receipts {
+        std::vector<std::pair<std::string, std::unordered_map<uint32_t, int64_t>>> cursors; // device -> room -> delivered
+        std::unordered_map<uint32_t, std::pair<int64_t, int64_t>> highest; // room -> highest delivered, read
+    };
     struct User {
         uint32_t uid = 0;
         std::string id, name;
         std::vector<sio::SocketId> sockets;
         std::vector<std::pair<std::string, int>> devices; // deviceId -> sockets
-        std::string status = "online";
+        uint8_t status = 0;      // index in kStatuses: "online", "away", "busy"
         int64_t last_seen = 0;   // wall ms of the last disconnect; 0 while never seen offline
         bool online = false;     // announced with user:online and not yet user:offline
         int64_t offline_due = 0; // monotonic ms when user:offline goes, 0 when not pending
         std::vector<uint32_t> rooms; // room indices, durable memberships
-        bool cursors_loaded = false;
-        std::vector<std::pair<std::string, std::unordered_map<uint32_t, int64_t>>> cursors; // device -> room -> delivered
-        std::unordered_map<uint32_t, std::pair<int64_t, int64_t>> receipts; // room -> highest delivered, read
+        std::unique_ptr<Receipts> receipts; // from the first receipt on: most users never send one
     };
     struct Room {
         uint32_t rid = 0;
         std::string name;
-        std::map<std::string, int64_t> members;        // user id -> joined_seq, sorted bytewise
+        std::map<std::string_view, int64_t> members;   // User::id -> joined_seq, sorted bytewise
         std::vector<std::pair<uint32_t, int64_t>> typing; // uid -> expiry (monotonic ms)
         int64_t live_seq = 0; // highest seq fanned out (replays stop here, live traffic starts after)
     };
@@ -185,6 +188,7 @@ private:
     void complete_message(const Pending& p, const store::Completion& c);
     void fan_out(Room& r, const store::Message& m, sio::SocketId except);
     std::string message_json(const store::Message& m) const;
+    Receipts& receipts(User& u);
     std::unordered_map<uint32_t, int64_t>& device_cursors(User& u, std::string_view device);
     int64_t cursor_of(User& u, std::string_view device, const Room& r);
     void confirm(sio::SocketId s, Sock& k, Room& r, int64_t seq, bool read);
@@ -217,7 +221,7 @@ private:
     std::function<std::string()> stats_json_;
     std::vector<Sock> socks_;
     std::deque<User> users_;
-    std::unordered_map<std::string, uint32_t> user_index_;
+    std::unordered_map<std::string_view, uint32_t> user_index_; // keys: User::id (users_ never moves one)
     std::deque<Room> rooms_;
     std::unordered_map<std::string, uint32_t> room_index_;
     std::vector<sio::SocketId> admins_;

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/key_index.h"
 #include "core/log.h"
 #include "core/random_id.h"
 #include "auth/pem.h"
@@ -66,23 +67,25 @@ struct PendingWs {
 };
 
 // lws per-connection user data: lws zeroes it, so only PODs and owning raw pointers here.
+// Ordered for size (88 bytes): lws allocates one per connection.
 struct Conn {
     ConnKind kind;
+    bool body_too_large;
+    bool close_now;        // ws: close at the next WRITEABLE
+    bool going_away;
+    bool probe_reply;      // ws probe: "3probe" to send
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
     HttpResponse* deferred_reply; // a deferred API answer, ready to write
     uint64_t http_token;   // non-zero while a deferred API answer is awaited
     PendingWs* pending_ws; // between filter and ESTABLISHED
-    bool body_too_large;
-    bool close_now;        // ws: close at the next WRITEABLE
-    bool going_away;
-    bool probe_reply;      // ws probe: "3probe" to send
     uint64_t linger_token; // ws: everything is sent, waiting for the client to close first
     int64_t linger_end_ms; // ...until then at the latest
     int64_t last_rx_ms;    // when the client last sent something
     char method[8];
 };
+static_assert(sizeof(Conn) <= 88, "Conn is allocated per connection: keep it small");
 
 struct Session {
     uint32_t gen = 0;
@@ -99,7 +102,7 @@ struct Session {
     int64_t dead_at = 0;
     struct lws* poll_wsi = nullptr;
     struct lws* ws_wsi = nullptr; // active or probing WebSocket
-    char sid_chars[kSidChars] = {}; // in place: sid_map_'s keys point here
+    char sid_chars[kSidChars] = {}; // in place: ServerImpl::sids_ reads it
     std::string_view sid() const { return {sid_chars, kSidChars}; }
     pool::Ring<FrameRef, 4> queue{kMaxQueueFrames}; // 4 frames in place: an idle session holds no heap
     size_t queued_bytes = 0;
@@ -149,7 +152,6 @@ public:
     explicit ServerImpl(const ServerOptions& o) : opt_(o), sessions_(o.max_connections) {
         free_.reserve(o.max_connections);
         for (size_t i = o.max_connections; i-- > 0;) free_.push_back(uint32_t(i));
-        sid_map_.reserve(o.max_connections);
     }
     ~ServerImpl() override {
         if (ctx_) lws_context_destroy(ctx_);
@@ -275,7 +277,11 @@ private:
     ServerOptions opt_;
     std::vector<Session> sessions_;
     std::vector<uint32_t> free_;
-    std::unordered_map<std::string_view, uint32_t> sid_map_; // keys: Session::sid()
+    struct SidOf {
+        const std::vector<Session>* sessions;
+        std::string_view operator()(uint32_t index) const { return (*sessions)[index].sid(); }
+    };
+    core::KeyIndex<SidOf> sids_{opt_.max_connections, SidOf{&sessions_}}; // session index by sid: no allocation per session
     std::unordered_map<std::string, core::TokenBucket> ip_buckets_;
     std::unordered_map<uint64_t, struct lws*> deferred_;
     std::unordered_map<uint64_t, struct lws*> lingering_;
@@ -467,7 +473,7 @@ void ServerImpl::shutdown(int64_t deadline_ms) {
 void ServerImpl::new_sid(Session& s) {
     for (;;) {
         std::string sid = core::random_id(kSidBytes);
-        if (sid.size() != kSidChars || sid_map_.count(sid)) continue;
+        if (sid.size() != kSidChars || sids_.find(sid) != kNoSession) continue;
         sid.copy(s.sid_chars, kSidChars);
         return;
     }
@@ -489,7 +495,7 @@ Session* ServerImpl::open_session(int eio, Endpoint ep, bool ws) {
     s.rx.clear();
     s.rx_fragments = 0;
     new_sid(s);
-    sid_map_.emplace(s.sid(), idx);
+    sids_.insert(idx);
     ++stats_.sessions_open;
     if (stats_.sessions_open > stats_.sessions_peak) stats_.sessions_peak = stats_.sessions_open;
     ++stats_.handshakes_ok;
@@ -503,7 +509,7 @@ void ServerImpl::free_session(Session& s, std::string_view reason) {
     SessionId id = id_of(s);
     s.used = false; // from here on find() fails: handlers may call send/close safely
     SessionHandler* h = handlers_[int(s.endpoint)];
-    sid_map_.erase(s.sid());
+    sids_.erase(id.index);
     stats_.queued_bytes -= s.queued_bytes;
     s.queue.clear();
     s.queued_bytes = 0;
@@ -848,11 +854,11 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
         }
         return rc;
     }
-    auto it = sid_map_.find(q.sid);
-    if (it == sid_map_.end()) return respond_eio_error(wsi, kUnknownSid);
-    Session& s = sessions_[it->second];
+    uint32_t index = sids_.find(q.sid);
+    if (index == kNoSession) return respond_eio_error(wsi, kUnknownSid);
+    Session& s = sessions_[index];
     if (s.ws || s.endpoint != ep || s.eio != eio) return respond_eio_error(wsi, kBadRequest);
-    c->sess_index = it->second;
+    c->sess_index = index;
     c->sess_gen = s.gen;
     if (is_get) return on_poll_get(wsi, c, s);
     if (is_post) {
@@ -1048,9 +1054,9 @@ int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
     if (!parse_eio(q, eio, err)) return eio_error(err);
     if (q.transport != "websocket") return eio_error(kBadRequest);
     if (q.has_sid) {
-        auto it = sid_map_.find(q.sid);
-        if (it == sid_map_.end()) return eio_error(kUnknownSid);
-        Session& s = sessions_[it->second];
+        uint32_t index = sids_.find(q.sid);
+        if (index == kNoSession) return eio_error(kUnknownSid);
+        Session& s = sessions_[index];
         if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return eio_error(kBadRequest);
     } else if (free_.empty() || draining_) {
         ++stats_.handshakes_full;
@@ -1071,12 +1077,12 @@ int ServerImpl::on_ws_established(struct lws* wsi, Conn* c) {
     if (!pw) return -1;
     if (!pw->sid.empty()) {
         // An upgrade probe for an existing polling session.
-        auto it = sid_map_.find(pw->sid);
-        if (it == sid_map_.end()) return -1;
-        Session& s = sessions_[it->second];
+        uint32_t index = sids_.find(pw->sid);
+        if (index == kNoSession) return -1;
+        Session& s = sessions_[index];
         if (s.ws || s.ws_wsi || s.closing) return -1;
         s.ws_wsi = wsi;
-        c->sess_index = it->second;
+        c->sess_index = index;
         c->sess_gen = s.gen;
         return 0;
     }
