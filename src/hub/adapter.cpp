@@ -7,7 +7,7 @@ namespace outpost::hub {
 
 void LocalAdapter::join(std::string_view room, sio::SocketId s) {
     auto it = rooms_.find(room);
-    if (it == rooms_.end()) it = rooms_.emplace(std::string(room), std::vector<sio::SocketId>{}).first;
+    if (it == rooms_.end()) it = rooms_.emplace(std::string(room), SocketList{}).first;
     auto& v = it->second;
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
     if (room.rfind("user:", 0) == 0 && std::find(all_.begin(), all_.end(), s) == all_.end()) all_.push_back(s);
@@ -51,7 +51,7 @@ void LocalAdapter::flush_slow() {
 void LocalAdapter::to_room(std::string_view room, const pool::FrameRef& frame, sio::SocketId except, std::string_view except_room) {
     auto it = rooms_.find(room);
     if (it == rooms_.end()) return;
-    const std::vector<sio::SocketId>* skip = except_room.empty() ? nullptr : sockets(except_room);
+    const SocketList* skip = except_room.empty() ? nullptr : sockets(except_room);
     for (sio::SocketId s : it->second) {
         if (s == except) continue;
         if (skip && std::find(skip->begin(), skip->end(), s) != skip->end()) continue;
@@ -61,7 +61,7 @@ void LocalAdapter::to_room(std::string_view room, const pool::FrameRef& frame, s
 }
 
 void LocalAdapter::to_all(const pool::FrameRef& frame, std::string_view except_room) {
-    const std::vector<sio::SocketId>* skip = except_room.empty() ? nullptr : sockets(except_room);
+    const SocketList* skip = except_room.empty() ? nullptr : sockets(except_room);
     for (sio::SocketId s : all_) {
         if (skip && std::find(skip->begin(), skip->end(), s) != skip->end()) continue;
         deliver(s, frame);
@@ -74,7 +74,7 @@ size_t LocalAdapter::room_size(std::string_view room) const {
     return it == rooms_.end() ? 0 : it->second.size();
 }
 
-const std::vector<sio::SocketId>* LocalAdapter::sockets(std::string_view room) const {
+const SocketList* LocalAdapter::sockets(std::string_view room) const {
     auto it = rooms_.find(room);
     return it == rooms_.end() ? nullptr : &it->second;
 }

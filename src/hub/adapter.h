@@ -11,11 +11,15 @@
 #include <vector>
 
 #include "pool/frame.h"
+#include "pool/small_vec.h"
 #include "sio/socket_layer.h"
 
 namespace outpost::hub {
 
 // Called for sockets whose send queue refused the frame (slow consumers), after the loop.
+// The sockets of one room: most rooms are a user's own ("user:<id>") with one socket.
+using SocketList = pool::SmallVec<sio::SocketId, 1>;
+
 class SlowConsumerSink {
 public:
     virtual ~SlowConsumerSink() = default;
@@ -50,7 +54,7 @@ public:
     size_t room_size(std::string_view room) const override;
     size_t rooms() const override { return rooms_.size(); }
     // Sockets of a room (for presence and admin), read-only.
-    const std::vector<sio::SocketId>* sockets(std::string_view room) const;
+    const SocketList* sockets(std::string_view room) const;
 
 private:
     struct Hash {
@@ -62,7 +66,7 @@ private:
 
     sio::SocketLayer& layer_;
     SlowConsumerSink& slow_;
-    std::unordered_map<std::string, std::vector<sio::SocketId>, Hash, std::equal_to<>> rooms_;
+    std::unordered_map<std::string, SocketList, Hash, std::equal_to<>> rooms_;
     std::vector<sio::SocketId> all_;
     std::vector<sio::SocketId> slow_list_; // kept between calls: no allocation in steady state
 };

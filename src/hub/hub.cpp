@@ -187,6 +187,19 @@ Hub::Sock* Hub::sock(sio::SocketId s) {
     return k.live && k.gen == s.session.gen ? &k : nullptr;
 }
 
+size_t Hub::devices(const User& u) {
+    size_t n = 0;
+    for (size_t i = 0; i < u.sockets.size(); ++i) {
+        const Sock* k = sock(u.sockets[i]);
+        if (!k) continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; ++j)
+            if (const Sock* o = sock(u.sockets[j])) seen = o->device_id == k->device_id;
+        n += !seen;
+    }
+    return n;
+}
+
 Hub::User& Hub::user(std::string_view id) {
     auto it = user_index_.find(id);
     if (it != user_index_.end()) return users_[it->second];
@@ -359,7 +372,7 @@ void Hub::on_disconnect(sio::SocketId s, std::string_view reason) {
     if (!k) return;
     OUTPOST_LOG(info, "disconnect", "user=%s device=%s reason=\"%.*s\"", k->identity.user_id.c_str(), k->device_id.c_str(),
                 int(reason.size()), reason.data());
-    user_left(users_[k->uid], s, *k);
+    user_left(users_[k->uid], s);
     recent_disconnects_.push_back(std::to_string(platform::wall_ms()) + " " + k->identity.user_id + " " + std::string(reason));
     if (recent_disconnects_.size() > 20) recent_disconnects_.pop_front();
     k->live = false;
@@ -425,9 +438,6 @@ void Hub::presence_broadcast(const User& u, const pool::FrameRef& f, bool includ
 void Hub::user_came(User& u, sio::SocketId s, const Sock& k) {
     if (!k.identity.name.empty()) u.name = k.identity.name;
     u.sockets.push_back(s);
-    auto dev = std::find_if(u.devices.begin(), u.devices.end(), [&](auto& d) { return d.first == k.device_id; });
-    if (dev == u.devices.end()) u.devices.emplace_back(k.device_id, 1);
-    else ++dev->second;
     adapter_->join(user_room(u.id), s);
     for (uint32_t rid : u.rooms) adapter_->join(rooms_[rid].name, s);
     if (k.identity.admin) admins_.push_back(s);
@@ -445,10 +455,8 @@ void Hub::user_came(User& u, sio::SocketId s, const Sock& k) {
                        false);
 }
 
-void Hub::user_left(User& u, sio::SocketId s, const Sock& k) {
+void Hub::user_left(User& u, sio::SocketId s) {
     u.sockets.erase(std::remove(u.sockets.begin(), u.sockets.end(), s), u.sockets.end());
-    auto dev = std::find_if(u.devices.begin(), u.devices.end(), [&](auto& d) { return d.first == k.device_id; });
-    if (dev != u.devices.end() && --dev->second == 0) u.devices.erase(dev);
     std::vector<std::string> names{user_room(u.id)};
     for (uint32_t rid : u.rooms) names.push_back(rooms_[rid].name);
     adapter_->leave_all(s, names);
@@ -672,7 +680,7 @@ void Hub::on_presence_get(sio::SocketId s, Sock& k, const sio::Event& e, const c
         std::string last = online || !u || !u->last_seen ? std::string("null") : std::to_string(u->last_seen);
         out += std::string(i ? "," : "") + "{\"userId\":" + json_string(who[i]) + ",\"online\":" + (online ? "true" : "false") +
                ",\"status\":" + json_string(online ? kStatuses[u->status] : "offline") + ",\"lastSeen\":" + last +
-               ",\"devices\":" + std::to_string(u ? u->devices.size() : 0) + "}";
+               ",\"devices\":" + std::to_string(u ? devices(*u) : 0) + "}";
     }
     reply_ok(s, e.ack_id, "\"presence\":" + out + "]");
 }
@@ -730,7 +738,8 @@ void Hub::broadcast_maintenance(std::string_view message) {
 size_t Hub::disconnect_user(std::string_view user_id, std::string_view reason) {
     auto it = user_index_.find(user_id);
     if (it == user_index_.end()) return 0;
-    std::vector<sio::SocketId> socks = users_[it->second].sockets; // cut() changes the list
+    const auto& list = users_[it->second].sockets;
+    std::vector<sio::SocketId> socks(list.begin(), list.end()); // cut() changes the list
     for (sio::SocketId s : socks) cut(s, "disconnected_by_admin", reason.empty() ? "disconnected by an administrator" : reason);
     stats_.admin_disconnects += socks.size();
     return socks.size();

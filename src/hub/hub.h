@@ -113,13 +113,12 @@ private:
     struct User {
         uint32_t uid = 0;
         std::string id, name;
-        std::vector<sio::SocketId> sockets;
-        std::vector<std::pair<std::string, int>> devices; // deviceId -> sockets
+        pool::SmallVec<sio::SocketId, 1> sockets;
         uint8_t status = 0;      // index in kStatuses: "online", "away", "busy"
         int64_t last_seen = 0;   // wall ms of the last disconnect; 0 while never seen offline
         bool online = false;     // announced with user:online and not yet user:offline
         int64_t offline_due = 0; // monotonic ms when user:offline goes, 0 when not pending
-        std::vector<uint32_t> rooms; // room indices, durable memberships
+        pool::SmallVec<uint32_t, 2> rooms; // room indices, durable memberships
         std::unique_ptr<Receipts> receipts; // from the first receipt on: most users never send one
     };
     struct Room {
@@ -159,6 +158,7 @@ private:
     };
 
     Sock* sock(sio::SocketId s);
+    size_t devices(const User& u); // distinct deviceIds among the user's sockets
     User& user(std::string_view id);
     Room& room(std::string_view name);
     Room* find_room(std::string_view name);
@@ -179,7 +179,7 @@ private:
     pool::FrameRef frame(std::string_view event, std::string_view payload_json) const;
     void presence_broadcast(const User& u, const pool::FrameRef& f, bool include_own);
     void user_came(User& u, sio::SocketId s, const Sock& k);
-    void user_left(User& u, sio::SocketId s, const Sock& k);
+    void user_left(User& u, sio::SocketId s);
     void stop_typing(Room& r, uint32_t uid, bool notify);
     void add_member(User& u, Room& r, int64_t joined_seq);
     void remove_member(User& u, Room& r);
