@@ -9,8 +9,10 @@ void LocalAdapter::join(std::string_view room, sio::SocketId s) {
     auto it = rooms_.find(room);
     if (it == rooms_.end()) it = rooms_.emplace(std::string(room), SocketList{}).first;
     auto& v = it->second;
-    if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-    if (room.rfind("user:", 0) == 0 && std::find(all_.begin(), all_.end(), s) == all_.end()) all_.push_back(s);
+    if (std::find(v.begin(), v.end(), s) != v.end()) return;
+    v.push_back(s);
+    // A socket joins exactly one user room (its own user's): all_ gets it once, with no search.
+    if (room.rfind("user:", 0) == 0) all_.push_back(s);
 }
 
 void LocalAdapter::leave(std::string_view room, sio::SocketId s) {
