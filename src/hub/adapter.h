@@ -16,10 +16,10 @@
 
 namespace outpost::hub {
 
-// Called for sockets whose send queue refused the frame (slow consumers), after the loop.
 // The sockets of one room: most rooms are a user's own ("user:<id>") with one socket.
 using SocketList = pool::SmallVec<sio::SocketId, 1>;
 
+// Called for sockets whose send queue refused the frame (slow consumers), after the loop.
 class SlowConsumerSink {
 public:
     virtual ~SlowConsumerSink() = default;

@@ -119,7 +119,7 @@ private:
         bool online = false;     // announced with user:online and not yet user:offline
         int64_t offline_due = 0; // monotonic ms when user:offline goes, 0 when not pending
         pool::SmallVec<uint32_t, 2> rooms; // room indices, durable memberships
-        std::unique_ptr<Receipts> receipts; // from the first receipt on: most users never send one
+        std::unique_ptr<Receipts> receipts; // made at the first sync with rooms or the first receipt
     };
     struct Room {
         uint32_t rid = 0;

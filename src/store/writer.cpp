@@ -258,9 +258,13 @@ void Writer::process_batch(std::vector<Op>& batch) {
         reason = health_.writable ? fault_reason(Fault::none, rc, detail) : health_.reason;
         ++health_.failed_commits;
     }
-    if (rc != SQLITE_OK) fail_batch(batch, out, reason);
-    else note_commit(micros_since(t0), undo);
-    if (rc == SQLITE_OK) last_commit_ = Clock::now() - t0;
+    if (rc != SQLITE_OK) {
+        fail_batch(batch, out, reason);
+    } else {
+        int64_t micros = micros_since(t0);
+        last_commit_ = std::chrono::microseconds(micros);
+        note_commit(micros, undo);
+    }
     publish(std::move(out));
 }
 
