@@ -46,11 +46,11 @@ public:
     void clear() { while (size_) pop(); }
 
 private:
-    static constexpr size_t kFirst = Inline ? Inline * 2 : 8; // the first heap block
+    static constexpr size_t kFirst = 8; // the first heap block of a ring without inline slots
     T* inline_slots() { return Inline ? inline_.data() : nullptr; }
 
     bool grow() {
-        size_t ncap = cap_ ? cap_ * 2 : kFirst; // cap_ is Inline or a heap block's size
+        size_t ncap = cap_ ? cap_ * 2 : kFirst;
         if (ncap > max_) return false;
         T* nb = allocate(ncap);
         if (!nb) return false;
