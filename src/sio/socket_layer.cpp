@@ -68,14 +68,21 @@ void SocketLayer::on_open(net::SessionId id, const net::OpenInfo& info) {
         app_.on_connect(SocketId{id, 0}, req);
         return;
     }
-    transport_.timers().schedule(transport_.now_ms() + connect_timeout_ms_, connect_timeout_cb, this, id.pack());
+    arm_connect_timeout(id, st);
 }
 
-void SocketLayer::connect_timeout_cb(void* ctx, uint64_t arg, int64_t) {
+// A session with no namespace connected is closed `connect_timeout_ms` after it opened or after
+// its last namespace disconnected (an earlier timer finds a later deadline and does nothing).
+void SocketLayer::arm_connect_timeout(net::SessionId id, State& st) {
+    st.connect_due = transport_.now_ms() + connect_timeout_ms_;
+    transport_.timers().schedule(st.connect_due, connect_timeout_cb, this, id.pack());
+}
+
+void SocketLayer::connect_timeout_cb(void* ctx, uint64_t arg, int64_t now) {
     auto* self = static_cast<SocketLayer*>(ctx);
     net::SessionId id = net::SessionId::unpack(arg);
     State* st = self->state(id);
-    if (st && st->connected == 0) self->transport_.close(id, "connect timeout");
+    if (st && st->connected == 0 && now >= st->connect_due) self->transport_.close(id, "connect timeout");
 }
 
 void SocketLayer::on_close(net::SessionId id, std::string_view reason) {
@@ -133,9 +140,11 @@ void SocketLayer::handle_packet(net::SessionId id, State& st, const SioPacket& p
     uint8_t nsp = uint8_t(idx);
     switch (p.type) {
     case SioType::disconnect: {
+        // Ends that Socket.IO socket only: the Engine.IO session stays (heartbeats go on) and
+        // may CONNECT again, within the connect timeout once no namespace is left.
         st.connected &= ~(1u << nsp);
         app_.on_disconnect(SocketId{id, nsp}, "client namespace disconnect");
-        if (st.connected == 0) transport_.close(id, "client disconnect");
+        if (State* again = state(id); again && again->connected == 0) arm_connect_timeout(id, *again);
         return;
     }
     case SioType::event:

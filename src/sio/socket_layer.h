@@ -134,6 +134,7 @@ private:
         bool failed = false; // a protocol error: the session is closing, nothing more is read
         uint8_t eio = 4;
         uint32_t connected = 0; // bit per namespace index
+        int64_t connect_due = 0; // while nothing is connected: when the session is closed
         int64_t next_ack = 0;
         std::string authorization, query_token, remote;
         std::vector<PendingAck> acks;
@@ -148,6 +149,7 @@ private:
     void protocol_error(net::SessionId id, const char* what);
     bool send_packet(SocketId s, const proto::SioPacket& p, bool bypass_limit = false);
     bool send_attachments(SocketId s, const std::vector<std::string>& attachments);
+    void arm_connect_timeout(net::SessionId id, State& st);
     static void connect_timeout_cb(void* ctx, uint64_t arg, int64_t now);
     static void ack_timeout_cb(void* ctx, uint64_t arg, int64_t now);
 

@@ -111,7 +111,28 @@ TEST_F(Fixture, CustomNamespaceConnectAndDisconnectKeepsMain) {
     text("2[\"x\"]");
     EXPECT_EQ(app.events.back(), "x");
     text("1");
-    ASSERT_EQ(t.closed.size(), 1u); // no namespace left: the session closes
+    EXPECT_TRUE(t.closed.empty()); // DISCONNECT ends the Socket.IO socket, not the session
+    EXPECT_FALSE(layer->connected(SocketId{id, 0}));
+}
+
+// A client's "41" ends only that socket: the session may CONNECT again, and with nothing
+// connected it is closed after the connect timeout (counted from the DISCONNECT).
+TEST_F(Fixture, DisconnectOfMainKeepsSessionForNewConnect) {
+    open();
+    text("0");
+    t.advance(4000);
+    text("1");
+    EXPECT_TRUE(t.closed.empty());
+    ASSERT_EQ(app.disconnects.size(), 1u);
+    t.advance(2000); // past the first connect deadline (5000 after open), not the new one
+    EXPECT_TRUE(t.closed.empty());
+    text("0");
+    EXPECT_TRUE(layer->connected(SocketId{id, 0}));
+    EXPECT_EQ(t.sent.back().rfind("40{\"sid\":\"", 0), 0u) << t.sent.back();
+    text("1");
+    t.advance(5001);
+    ASSERT_FALSE(t.closed.empty()); // (the fake transport keeps the session: both timers close it)
+    EXPECT_EQ(t.closed[0], "connect timeout");
 }
 
 TEST_F(Fixture, EventWithAckIsAnswered) {
