@@ -36,8 +36,8 @@ void LocalAdapter::leave_all(sio::SocketId s, const std::vector<std::string>& ro
     }
 }
 
-void LocalAdapter::deliver(sio::SocketId s, const pool::FrameRef& frame) {
-    if (!layer_.send_frame(s, frame)) slow_list_.push_back(s);
+void LocalAdapter::deliver(sio::SocketId s, const pool::FrameRef& frame, const sio::AckTag* ack) {
+    if (!layer_.send_frame(s, frame, false, ack)) slow_list_.push_back(s);
 }
 
 // Slow consumers are cut after the loop: cutting changes the subscription lists being walked.
@@ -50,14 +50,15 @@ void LocalAdapter::flush_slow() {
     if (slow_list_.empty()) slow_list_.swap(slow); // keep the capacity
 }
 
-void LocalAdapter::to_room(std::string_view room, const pool::FrameRef& frame, sio::SocketId except, std::string_view except_room) {
+void LocalAdapter::to_room(std::string_view room, const pool::FrameRef& frame, sio::SocketId except, std::string_view except_room,
+                           const sio::AckTag* ack) {
     auto it = rooms_.find(room);
     if (it == rooms_.end()) return;
     const SocketList* skip = except_room.empty() ? nullptr : sockets(except_room);
     for (sio::SocketId s : it->second) {
         if (s == except) continue;
         if (skip && std::find(skip->begin(), skip->end(), s) != skip->end()) continue;
-        deliver(s, frame);
+        deliver(s, frame, ack);
     }
     flush_slow();
 }

@@ -34,8 +34,9 @@ public:
     virtual void leave_all(sio::SocketId s, const std::vector<std::string>& rooms) = 0;
     // Delivers `frame` to every socket in `room` except `except` (pass a default SocketId for none)
     // and except every socket of `except_room` (e.g. "user:<id>" to skip a user's own sockets).
+    // With `ack`, each socket the frame reached holds it in its ack table (SocketLayer::send_frame).
     virtual void to_room(std::string_view room, const pool::FrameRef& frame, sio::SocketId except = {},
-                         std::string_view except_room = {}) = 0;
+                         std::string_view except_room = {}, const sio::AckTag* ack = nullptr) = 0;
     virtual void to_all(const pool::FrameRef& frame, std::string_view except_room = {}) = 0;
     virtual size_t room_size(std::string_view room) const = 0;
     virtual size_t rooms() const = 0;
@@ -49,7 +50,7 @@ public:
     void leave(std::string_view room, sio::SocketId s) override;
     void leave_all(sio::SocketId s, const std::vector<std::string>& rooms) override;
     void to_room(std::string_view room, const pool::FrameRef& frame, sio::SocketId except = {},
-                 std::string_view except_room = {}) override;
+                 std::string_view except_room = {}, const sio::AckTag* ack = nullptr) override;
     void to_all(const pool::FrameRef& frame, std::string_view except_room = {}) override;
     size_t room_size(std::string_view room) const override;
     size_t rooms() const override { return rooms_.size(); }
@@ -61,7 +62,7 @@ private:
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
-    void deliver(sio::SocketId s, const pool::FrameRef& frame);
+    void deliver(sio::SocketId s, const pool::FrameRef& frame, const sio::AckTag* ack = nullptr);
     void flush_slow();
 
     sio::SocketLayer& layer_;

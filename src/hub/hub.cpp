@@ -69,15 +69,6 @@ const Schema kSendSchema{kSendFields, 4};
 const Schema kSeqSchema{kSeqFields, 2};
 const Schema kHistorySchema{kHistoryFields, 4};
 
-// message:new asks every recipient for an ack whose id names (room, seq), so one encoded frame
-// serves all recipients and the answer needs no per-recipient bookkeeping.
-int64_t message_ack_id(uint32_t rid, int64_t seq) { return int64_t(rid + 1) * sio::kAppAckBase + (seq & 0xffffffff); }
-bool decode_ack_id(int64_t id, uint32_t& rid, int64_t& seq) {
-    if (id < sio::kAppAckBase) return false;
-    rid = uint32_t(id / sio::kAppAckBase - 1);
-    seq = id % sio::kAppAckBase;
-    return true;
-}
 
 // A completion for when no store is attached (unit tests of the hub alone).
 store::Completion done(uint64_t token) {
@@ -850,9 +841,12 @@ void Hub::complete_message(const Pending& p, const store::Completion& c) {
 // Every member socket except the sending one gets the same encoded message:new, in seq order.
 void Hub::fan_out(Room& r, const store::Message& m, sio::SocketId except) {
     if (m.seq > r.live_seq) r.live_seq = m.seq;
-    pool::FrameRef f = layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r.rid, m.seq));
+    // One encoded frame for every recipient, with one small ack id (PROTOCOL.md §13) that each
+    // recipient's ack table maps back to (room, seq).
+    sio::AckTag ack{layer_->new_ack_id(), r.rid, m.seq};
+    pool::FrameRef f = layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", ack.id);
     stats_.messages_out += adapter_->room_size(r.name);
-    adapter_->to_room(r.name, f, except);
+    adapter_->to_room(r.name, f, except, {}, &ack);
 }
 
 Hub::Receipts& Hub::receipts(User& u) {
@@ -915,13 +909,12 @@ void Hub::confirm(sio::SocketId, Sock& k, Room& r, int64_t seq, bool read) {
                       {}, user_room(u.id));
 }
 
-void Hub::on_app_ack(sio::SocketId s, int64_t id, const cJSON*) {
-    uint32_t rid = 0;
-    int64_t seq = 0;
+// The recipient acknowledged a message:new: tag.key is the room index, tag.value the seq.
+void Hub::on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON*) {
     Sock* k = sock(s);
-    if (!k || !decode_ack_id(id, rid, seq) || rid >= rooms_.size()) return;
-    Room& r = rooms_[rid];
-    if (is_member(users_[k->uid], r)) confirm(s, *k, r, seq, false);
+    if (!k || tag.key >= rooms_.size()) return;
+    Room& r = rooms_[tag.key];
+    if (is_member(users_[k->uid], r)) confirm(s, *k, r, tag.value, false);
 }
 
 // message:delivered and message:read: cumulative confirmations up to `seq`.
@@ -982,8 +975,9 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
             // Replay may exceed the live send-queue limit (it is one burst at connect) up to a
             // budget of 16 times it; past that the rest of the room is a gap to page.
             size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 16;
+            sio::AckTag ack{layer_->new_ack_id(), r->rid, m.seq};
             if (layer_->transport().queued_bytes(s.session) < budget &&
-                layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", message_ack_id(r->rid, m.seq)), true))
+                layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", ack.id), true, &ack))
                 continue;
             layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(m.seq) +
                                 ",\"toSeq\":" + std::to_string(newest) + "}]", nullptr, nullptr, 0, 0, true);

@@ -87,7 +87,7 @@ public:
     void on_disconnect(sio::SocketId s, std::string_view reason) override;
     // ---- SlowConsumerSink
     void on_slow_consumer(sio::SocketId s) override;
-    void on_app_ack(sio::SocketId s, int64_t id, const cJSON* args) override;
+    void on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON* args) override;
 
     // ---- for HTTP admin endpoints and stats
     void broadcast_maintenance(std::string_view message);

@@ -95,6 +95,7 @@ void SocketLayer::on_close(net::SessionId id, std::string_view reason) {
         if (was & (1u << n)) app_.on_disconnect(SocketId{id, n}, reason);
     for (const PendingAck& a : st->acks) a.fn(a.ctx, SocketId{id, a.nsp}, a.token, nullptr);
     st->acks.clear();
+    st->app_acks.clear();
     st->binary = Binary();
     st->authorization.clear();
     st->query_token.clear();
@@ -212,11 +213,13 @@ void SocketLayer::on_ack_packet(net::SessionId id, State& st, const SioPacket& p
         a.fn(a.ctx, SocketId{id, nsp}, a.token, args.get());
         return;
     }
-    if (p.id >= kAppAckBase) {
-        app_.on_app_ack(SocketId{id, nsp}, p.id, args.get());
+    AckTag tag;
+    if (nsp == 0 && p.id <= kMaxServerAckId && st.app_acks.take(uint32_t(p.id), tag)) {
+        app_.on_app_ack(SocketId{id, nsp}, tag, args.get());
         return;
     }
-    // An ack nobody waits for (late, or duplicated): ignored, as Socket.IO does.
+    // An ack nobody waits for (late, dropped from the table, or duplicated): ignored, as
+    // Socket.IO does.
 }
 
 void SocketLayer::ack_timeout_cb(void* ctx, uint64_t arg, int64_t now) {
@@ -278,7 +281,7 @@ bool SocketLayer::emit(SocketId s, std::string_view array_json, AckFn fn, void* 
     if (!st || !(st->connected & (1u << s.nsp))) return false;
     SioPacket p{SioType::event, app_.namespace_name(s.nsp), -1, 0, array_json};
     if (fn) {
-        p.id = st->next_ack++;
+        p.id = new_ack_id();
         int64_t deadline = transport_.now_ms() + timeout_ms;
         st->acks.push_back(PendingAck{p.id, deadline, s.nsp, fn, ctx, token});
         transport_.timers().schedule(deadline, ack_timeout_cb, this, s.session.pack());
@@ -312,15 +315,23 @@ void SocketLayer::disconnect(SocketId s, bool close_session) {
     if (close_session || st->connected == 0) transport_.close(s.session, "server disconnect");
 }
 
+uint32_t SocketLayer::new_ack_id() {
+    last_ack_id_ = next_ack_id(last_ack_id_);
+    return last_ack_id_;
+}
+
 pool::FrameRef SocketLayer::encode_event(uint8_t nsp, std::string_view array_json, int64_t ack_id) const {
     std::string text;
     proto::encode_packet(text, SioPacket{SioType::event, app_.namespace_name(nsp), ack_id, 0, array_json});
     return pool::FrameRef::text_packet('4', text);
 }
 
-bool SocketLayer::send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit) {
+bool SocketLayer::send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit, const AckTag* ack) {
     if (!connected(s)) return false;
-    return transport_.send(s.session, frame, bypass_limit);
+    if (!transport_.send(s.session, frame, bypass_limit)) return false;
+    if (ack && s.nsp == 0) // (acks are looked up for "/" only: the App's namespace)
+        if (State* st = state(s.session)) st->app_acks.put(*ack);
+    return true;
 }
 
 } // namespace outpost::sio

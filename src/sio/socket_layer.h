@@ -13,6 +13,7 @@
 #include "net/engine.h"
 #include "pool/frame.h"
 #include "proto/sio.h"
+#include "sio/ack_table.h"
 
 struct cJSON;
 
@@ -56,13 +57,9 @@ public:
     virtual void on_connect(SocketId s, const ConnectRequest& req) = 0;
     virtual void on_event(SocketId s, const Event& e) = 0;
     virtual void on_disconnect(SocketId s, std::string_view reason) = 0;
-    // An ACK whose id the layer did not hand out (ids >= kAppAckBase belong to the App: one
-    // pre-encoded broadcast carries the same id to every recipient).
-    virtual void on_app_ack(SocketId, int64_t /*id*/, const cJSON* /*args*/) {}
+    // The recipient acknowledged a frame sent with an AckTag (see send_frame): `tag` as given.
+    virtual void on_app_ack(SocketId, const AckTag& /*tag*/, const cJSON* /*args*/) {}
 };
-
-// Ack ids from this value up are chosen by the App (see encode_event); below, by the layer.
-constexpr int64_t kAppAckBase = int64_t(1) << 32;
 
 struct LayerStats {
     uint64_t sockets_connected = 0;
@@ -101,11 +98,17 @@ public:
     // namespace is left (or always, with `close_session`).
     void disconnect(SocketId s, bool close_session = true);
 
+    // An ack id for a frame the App encodes once for many recipients: every ack id the server
+    // sends comes from one sequence in 1..2^31-1 (PROTOCOL.md §13), so it never clashes with the
+    // ids of a socket's other acks in flight.
+    uint32_t new_ack_id();
     // Encodes an event once for many recipients of the same namespace (see send_frame); with
-    // `ack_id` >= kAppAckBase every recipient is asked to acknowledge it (App::on_app_ack).
+    // `ack_id` >= 0 every recipient is asked to acknowledge it.
     pool::FrameRef encode_event(uint8_t nsp, std::string_view array_json, int64_t ack_id = -1) const;
-    // Queues a pre-encoded frame; false when the socket is gone or its queue is full.
-    bool send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit = false);
+    // Queues a pre-encoded frame; false when the socket is gone or its queue is full. With
+    // `ack` (whose id is the one encoded in the frame; namespace "/" only) the socket's answer
+    // reaches App::on_app_ack, while the socket's AckTable holds it.
+    bool send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit = false, const AckTag* ack = nullptr);
 
     const LayerStats& stats() const { return stats_; }
     net::Transport& transport() { return transport_; }
@@ -135,9 +138,9 @@ private:
         uint8_t eio = 4;
         uint32_t connected = 0; // bit per namespace index
         int64_t connect_due = 0; // while nothing is connected: when the session is closed
-        int64_t next_ack = 0;
         std::string authorization, query_token, remote;
-        std::vector<PendingAck> acks;
+        std::vector<PendingAck> acks; // the layer's own emits with a callback
+        AckTable app_acks;            // frames sent with an AckTag
         Binary binary;
     };
 
@@ -159,6 +162,7 @@ private:
     int64_t connect_timeout_ms_;
     LayerStats stats_;
     std::string encoded_; // the packet being encoded (copied into its frame before sending)
+    uint32_t last_ack_id_ = 0;
 };
 
 } // namespace outpost::sio

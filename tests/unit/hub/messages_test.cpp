@@ -76,7 +76,8 @@ TEST_F(Messages, SendAcksAfterCommitAndFansOutToEveryOtherSocket) {
     for (const std::string& f : b1.frames())
         if (f.find("message:new") != std::string::npos) fb = f;
     EXPECT_EQ(fa, fb);
-    EXPECT_GE(decode(fa).id, sio::kAppAckBase);
+    EXPECT_GE(decode(fa).id, 1);
+    EXPECT_LE(decode(fa).id, int64_t(sio::kMaxServerAckId)); // PROTOCOL.md §13: 31 bits
 }
 
 TEST_F(Messages, ResendIsDuplicateWithTheFirstAckAndNoDelivery) {
@@ -187,7 +188,8 @@ TEST_F(Messages, AckingMessageNewConfirmsDeliveryInEveryRoom) {
             Packet p = decode(f);
             if (p.type == '2' && p.args[0].str() == "message:new") ack_id = p.id;
         }
-        ASSERT_GE(ack_id, sio::kAppAckBase) << room;
+        ASSERT_GE(ack_id, 1) << room;
+        ASSERT_LE(ack_id, int64_t(sio::kMaxServerAckId)) << room;
         rig.layer->on_message(b1.id.session, EioPacket{EioType::message, false, "3" + std::to_string(ack_id) + "[]"});
         std::vector<Json> statuses = a1.events("message:status");
         ASSERT_EQ(statuses.size(), 1u) << "room " << room << ": bob acknowledged message:new (ack id " << ack_id

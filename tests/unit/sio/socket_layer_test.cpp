@@ -164,8 +164,8 @@ TEST_F(Fixture, ServerEmitWithAckGetsAnswerOrTimeout) {
         cJSON_free(s);
     };
     ASSERT_TRUE(layer->emit(SocketId{id, 0}, "[\"ping\",1]", fn, &got, 77, 1000));
-    EXPECT_EQ(t.sent.back(), "420[\"ping\",1]");
-    text("30[\"pong\"]");
+    EXPECT_EQ(t.sent.back(), "421[\"ping\",1]"); // server ack ids start at 1 (1..2^31-1)
+    text("31[\"pong\"]");
     EXPECT_EQ(got.calls, 1);
     EXPECT_EQ(got.args, "[\"pong\"]");
     t.advance(2000); // the answered ack must not time out later

