@@ -170,14 +170,23 @@ void Hub::set_settings(const settings::Settings& s) {
     }
 }
 
+// At start-up, and again when a store that started unwritable opens its file: memberships, the
+// rooms' seqs, and (reloaded on demand) the cursors.
 Status Hub::load(std::string& error) {
     if (!store_) return Status::ok;
+    loaded_opens_ = store_->opens();
+    if (loaded_opens_ == 0) {
+        OUTPOST_LOG(warn, "memberships_deferred", "reason=\"%s\"", store_->health().reason.c_str());
+        return Status::ok;
+    }
     Result<std::vector<store::Membership>> rows = store_->load_memberships();
     if (!rows.ok()) {
         error = rows.error().message;
         return rows.status();
     }
     for (const store::Membership& m : *rows) add_member(user(m.user), room(m.room), m.joined_seq);
+    for (Room& r : rooms_) r.live_seq = std::max(r.live_seq, store_->latest_seq(r.name));
+    for (User& u : users_) u.receipts.reset();
     OUTPOST_LOG(info, "memberships_loaded", "rooms=%zu memberships=%zu", rooms_.size(), rows->size());
     return Status::ok;
 }
@@ -720,7 +729,12 @@ void Hub::complete(store::Completion&& c) {
 }
 
 void Hub::on_store_ready() {
-    if (store_) store_->drain([this](store::Completion&& c) { complete(std::move(c)); });
+    if (!store_) return;
+    if (store_->opens() != loaded_opens_) {
+        std::string error;
+        if (load(error) != Status::ok) OUTPOST_LOG(error, "memberships_load_failed", "error=\"%s\"", error.c_str());
+    }
+    store_->drain([this](store::Completion&& c) { complete(std::move(c)); });
 }
 
 // ---------------------------------------------------------------- presence events

@@ -241,6 +241,7 @@ private:
         std::unordered_map<uint32_t, uint32_t> by_room; // rid -> distinct users in flight
     } joining_;
     uint64_t next_token_ = 1;
+    uint64_t loaded_opens_ = 0; // store_->opens() when memberships were last loaded
     uint64_t sockets_ = 0;
     HubStats stats_;
 };

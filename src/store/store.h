@@ -69,7 +69,9 @@ inline constexpr std::array<uint64_t, 12> kCommitLatencyBoundsUs = {
 
 struct Health {
     bool writable = true;
-    std::string reason;               // why not writable ("disk full", "database is read-only", "I/O error ...")
+    // why not writable ("disk full", "database is read-only", "I/O error ...", "cannot open the
+    // database: ...", "database file ... was deleted or replaced while open ...")
+    std::string reason;
     int64_t db_bytes = 0;             // page_count * page_size of the main file, as of the last write
     uint64_t commits = 0;             // successful write transactions (batches)
     uint64_t failed_commits = 0;      // batches that failed (their writes completed unavailable)
@@ -85,7 +87,9 @@ public:
     // Opens (the directory must exist), runs PRAGMA quick_check: a corrupt file (and -wal/-shm) is
     // renamed to <name>.corrupt-<UTC timestamp> with a loud log line and a fresh one is started;
     // sets WAL, synchronous, busy_timeout, applies migrations, loads per-room latest seqs, starts
-    // the writer thread. `wake` is called FROM THE WRITER THREAD whenever completions are ready
+    // the writer thread. A storage fault while opening (disk full, read-only, cannot open) still
+    // returns a Store: unwritable with the reason, reads failing, until the writer's probe opens
+    // the file (opens() turns 1). Only other errors (e.g. a schema newer than this build) fail. `wake` is called FROM THE WRITER THREAD whenever completions are ready
     // (the loop then calls drain()); it may be called until the destructor returns.
     static Result<std::unique_ptr<Store>> open(const StoreOptions& opt, std::function<void()> wake);
     ~Store(); // commits queued writes, stops the thread, closes
@@ -121,6 +125,7 @@ public:
     // Delivers ready completions on the caller's thread, in submission order. Call after wake().
     void drain(const std::function<void(Completion&&)>& fn);
     Health health() const;   // cheap (no disk access)
+    uint64_t opens() const;  // times the file was opened: 0 while a start-up fault keeps it closed
     void flush();            // blocks until everything submitted so far has completed
     // Blocks until the writer has run retention to completion (tests, admin); returns rows pruned.
     uint64_t prune_now();

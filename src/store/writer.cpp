@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "core/log.h"
+#include "store/schema.h"
 
 namespace outpost::store {
 namespace {
@@ -67,14 +68,16 @@ Writer::~Writer() {
 }
 
 Status Writer::start(std::string& error) {
-    int rc = 0;
-    page_size_ = db_.query_int("PRAGMA page_size", rc);
-    if (rc == SQLITE_OK) rc = load_seqs();
-    if (rc != SQLITE_OK) {
-        error = "loading room seqs: " + db_.last_error();
-        return Status::unavailable;
+    Fault fault = Fault::none;
+    if (open_db(error, fault) != Status::ok) {
+        if (fault == Fault::none) return Status::unavailable;
+        std::lock_guard lk(mu_);
+        health_.writable = false;
+        health_.reason = "cannot open the database: " + error;
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+        OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\" detail=\"serving; writes are refused until the database opens\"",
+                    health_.reason.c_str());
     }
-    refresh_db_bytes();
     next_retention_ = Clock::now() + std::chrono::milliseconds(opt_.retention_interval_ms);
     thread_ = std::thread([this] { run(); });
     return Status::ok;
@@ -141,6 +144,11 @@ void Writer::run() {
             case Work::batch: process_batch(batch); break;
             case Work::probe: probe(); break;
             case Work::retention: {
+                std::string why;
+                if (files_moved(why)) {
+                    note_moved(why);
+                    break;
+                }
                 int64_t n = prune_step();
                 std::lock_guard lk(mu_);
                 next_retention_ = Clock::now() + (n >= kPruneBatch ? std::chrono::milliseconds(0)
@@ -249,6 +257,19 @@ void Writer::process_batch(std::vector<Op>& batch) {
     for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) rc = apply(batch[i], out[i], undo);
     if (rc == SQLITE_OK) rc = store_room_seqs(undo);
     if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
+    std::string moved;
+    if (rc == SQLITE_OK && files_moved(moved)) {
+        // Committed into a file the path no longer names: not acknowledged. If the file is put
+        // back these rows are in it and resends find them by their (sender, clientId).
+        note_moved(moved);
+        fail_batch(batch, out, moved);
+        {
+            std::lock_guard lk(mu_);
+            ++health_.failed_commits;
+        }
+        publish(std::move(out));
+        return;
+    }
     if (rc != SQLITE_OK) {
         std::string detail = db_.last_error();
         rollback();
@@ -471,8 +492,91 @@ void Writer::note_fault(int rc, const std::string& detail) {
     next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
 }
 
-// While unwritable: a tiny write transaction; success flips the store back to writable.
+// Opens db_ and loads what the writer keeps in memory; on failure db_ is closed again and
+// `fault` says whether it is a storage fault (worth probing) or not.
+Status Writer::open_db(std::string& error, Fault& fault) {
+    fault = Fault::none;
+    Status st = open_writer(db_, opt_.path, opt_.synchronous_full, error);
+    int rc = SQLITE_OK;
+    if (st == Status::ok) {
+        page_size_ = db_.query_int("PRAGMA page_size", rc);
+        if (rc == SQLITE_OK) rc = load_seqs();
+        if (rc != SQLITE_OK) {
+            error = "loading room seqs: " + db_.last_error();
+            st = Status::unavailable;
+        }
+    }
+    if (st == Status::ok && !platform::file_id(opt_.path, db_id_)) {
+        error = "cannot examine " + opt_.path + ": " + platform::last_error();
+        fault = Fault::cant_open;
+        st = Status::unavailable;
+    }
+    if (st != Status::ok) {
+        if (fault == Fault::none) fault = fault_of(db_.last_rc());
+        db_.close();
+        return st;
+    }
+    wal_known_ = platform::file_id(opt_.path + "-wal", wal_id_);
+    open_ = true;
+    refresh_db_bytes();
+    opens_.fetch_add(1, std::memory_order_release);
+    return Status::ok;
+}
+
+// A file deleted or renamed under an open SQLite handle keeps taking writes that no restart will
+// see: compare what the paths name now with what they named at open.
+bool Writer::files_moved(std::string& why) {
+    platform::FileId now;
+    if (!platform::file_id(opt_.path, now) || !(now == db_id_)) {
+        why = "database file " + opt_.path + " was deleted or replaced while open (put it back, or restart Outpost to start a new one)";
+        return true;
+    }
+    const std::string wal = opt_.path + "-wal";
+    if (!wal_known_) {
+        wal_known_ = platform::file_id(wal, wal_id_);
+        return false;
+    }
+    if (!platform::file_id(wal, now) || !(now == wal_id_)) {
+        why = "write-ahead log " + wal + " was deleted or replaced while open (put it back, or restart Outpost)";
+        return true;
+    }
+    return false;
+}
+
+void Writer::note_moved(const std::string& why) {
+    std::lock_guard lk(mu_);
+    if (health_.writable) OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\"", why.c_str());
+    health_.writable = false;
+    health_.reason = why;
+    next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+}
+
+// While unwritable: open the database if it never opened; otherwise, once the files are the ones
+// opened, a tiny write transaction; success flips the store back to writable.
 void Writer::probe() {
+    if (!open_) {
+        std::string error;
+        Fault fault = Fault::none;
+        Status st = open_db(error, fault);
+        std::lock_guard lk(mu_);
+        if (st != Status::ok) {
+            health_.reason = "cannot open the database: " + error;
+            next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+            return;
+        }
+        health_.writable = true;
+        health_.reason.clear();
+        OUTPOST_LOG(info, "store_writable", "after=open path=%s", opt_.path.c_str());
+        if (wake_) wake_(); // the loop loads what the file holds (memberships) now
+        return;
+    }
+    std::string why;
+    if (files_moved(why)) {
+        std::lock_guard lk(mu_);
+        health_.reason = why;
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+        return;
+    }
     Stmt* s = nullptr;
     int rc = db_.exec("BEGIN IMMEDIATE");
     if (rc == SQLITE_OK) {
@@ -504,6 +608,7 @@ void Writer::rollback() {
 }
 
 void Writer::refresh_db_bytes() {
+    if (!open_) return;
     int rc = 0;
     int64_t pages = db_.query_int("PRAGMA page_count", rc);
     if (rc != SQLITE_OK) return;
