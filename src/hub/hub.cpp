@@ -1082,6 +1082,13 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
                                 ",\"toSeq\":" + std::to_string(gap_to) + "}]");
             from = gap_to;
         }
+        // Acknowledged seqs the store found missing at start-up (storage_rollback) are a gap too.
+        for (const auto& [lost_from, lost_to] : store_->lost_ranges(r->name)) {
+            int64_t lo = std::max(lost_from, from + 1), hi = std::min(lost_to, newest);
+            if (lo <= hi)
+                layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(lo) +
+                                    ",\"toSeq\":" + std::to_string(hi) + "}]");
+        }
         Result<std::vector<store::Message>> rows = store_->replay(r->name, from, int(replay_max));
         if (!rows.ok()) continue;
         for (const store::Message& m : *rows) {

@@ -111,6 +111,9 @@ Result<std::vector<Cursor>> Store::load_cursors(std::string_view user) {
 }
 
 int64_t Store::latest_seq(std::string_view room) const { return impl_->writer->latest_seq(room); }
+std::vector<std::pair<int64_t, int64_t>> Store::lost_ranges(std::string_view room) const {
+    return impl_->writer->lost_ranges(room);
+}
 
 int64_t Store::oldest_seq(std::string_view room) {
     int64_t oldest = 0;

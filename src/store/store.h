@@ -1,6 +1,6 @@
 // store.h - Durable storage for Outpost: memberships, the per-room message log, cursors, retention.
-// Owns: the SQLite file <data_dir>/outpost.db, a writer thread (group commit) and a read connection
-// for the event loop. Never: blocks the event loop on a disk write, acknowledges before COMMIT,
+// Owns: the SQLite file <data_dir>/outpost.db, the acked-seq marks beside it (outpost.db-marks),
+// a writer thread (group commit) and a read connection for the event loop. Never: blocks the event loop on a disk write, acknowledges before COMMIT,
 // or writes outside the database's directory.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -100,6 +101,9 @@ public:
     Result<std::vector<Membership>> load_memberships();              // everything, sorted (room, user)
     Result<std::vector<Cursor>> load_cursors(std::string_view user); // all rooms/devices of a user
     int64_t latest_seq(std::string_view room) const;                 // committed seq (0 when empty), from memory
+    // Inclusive seq ranges of `room` that were acknowledged and later found missing at start-up
+    // (storage_rollback), from memory; usually none.
+    std::vector<std::pair<int64_t, int64_t>> lost_ranges(std::string_view room) const;
     int64_t oldest_seq(std::string_view room);                       // lowest retained seq, 0 when none
     // PROTOCOL §13 History: before/after are exclusive bounds (< 0: unset; 0 is a bound), ascending.
     // No bound: the newest page, has_more = older exist. before only: has_more = older exist.
