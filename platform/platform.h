@@ -50,6 +50,20 @@ bool make_dirs(const std::string& path, unsigned mode);
 bool file_exists(const std::string& path);
 std::string last_error(); // strerror(errno) of the last failed call, for log lines
 
+// Which file a path names right now (device and inode), to notice a file deleted or replaced
+// while it is held open. False when the path names nothing (or cannot be examined).
+struct FileId {
+    uint64_t dev = 0, ino = 0;
+    bool operator==(const FileId&) const = default;
+};
+bool file_id(const std::string& path, FileId& out);
+
+// A small append-only record file kept open (the store's acked-seq marks). append_open returns
+// a handle >= 0 or -1; append_write writes all of `data` and, when `sync`, waits for the disk.
+int append_open(const std::string& path, unsigned mode);
+bool append_write(int handle, std::string_view data, bool sync);
+void append_close(int handle);
+
 std::string getenv_str(const char* name); // empty when unset
 
 // "linux" or "posix": which backend this build uses (for logs and tests).

@@ -271,6 +271,34 @@ bool file_exists(const std::string& path) {
     return stat(path.c_str(), &st) == 0;
 }
 
+bool file_id(const std::string& path, FileId& out) {
+    struct stat st{};
+    if (stat(path.c_str(), &st) != 0) return failed();
+    out.dev = static_cast<uint64_t>(st.st_dev);
+    out.ino = static_cast<uint64_t>(st.st_ino);
+    return true;
+}
+
+int append_open(const std::string& path, unsigned mode) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) (void)failed();
+    return fd;
+}
+
+bool append_write(int handle, std::string_view data, bool sync) {
+    if (!write_fully(handle, data.data(), data.size())) return failed();
+#if defined(__linux__)
+    if (sync && fdatasync(handle) != 0) return failed();
+#else
+    if (sync && fsync(handle) != 0) return failed();
+#endif
+    return true;
+}
+
+void append_close(int handle) {
+    if (handle >= 0) close(handle);
+}
+
 std::string last_error() {
     char buf[256] = {0};
     return from_strerror_r(strerror_r(g_last_errno, buf, sizeof buf), buf);

@@ -77,6 +77,9 @@ store::Completion done(uint64_t token) {
     return c;
 }
 
+bool is_dm_room(std::string_view name) { return name.substr(0, 3) == "dm:"; }
+uint64_t pair_key(uint32_t uid, uint32_t rid) { return uint64_t(uid) << 32 | rid; }
+
 std::string dm_room(std::string_view a, std::string_view b) {
     return a < b ? "dm:" + std::string(a) + ":" + std::string(b) : "dm:" + std::string(b) + ":" + std::string(a);
 }
@@ -158,14 +161,23 @@ void Hub::set_settings(const settings::Settings& s) {
     }
 }
 
+// At start-up, and again when a store that started unwritable opens its file: memberships, the
+// rooms' seqs, and (reloaded on demand) the cursors.
 Status Hub::load(std::string& error) {
     if (!store_) return Status::ok;
+    loaded_opens_ = store_->opens();
+    if (loaded_opens_ == 0) {
+        OUTPOST_LOG(warn, "memberships_deferred", "reason=\"%s\"", store_->health().reason.c_str());
+        return Status::ok;
+    }
     Result<std::vector<store::Membership>> rows = store_->load_memberships();
     if (!rows.ok()) {
         error = rows.error().message;
         return rows.status();
     }
     for (const store::Membership& m : *rows) add_member(user(m.user), room(m.room), m.joined_seq);
+    for (Room& r : rooms_) r.live_seq = std::max(r.live_seq, store_->latest_seq(r.name));
+    for (User& u : users_) u.receipts.reset();
     OUTPOST_LOG(info, "memberships_loaded", "rooms=%zu memberships=%zu", rooms_.size(), rows->size());
     return Status::ok;
 }
@@ -230,12 +242,14 @@ Hub::Room* Hub::member_room(sio::SocketId s, const Sock& k, const sio::Event& e,
 void Hub::add_member(User& u, Room& r, int64_t joined_seq) {
     if (!r.members.emplace(u.id, joined_seq).second) return;
     u.rooms.push_back(r.rid);
+    u.dm_rooms += is_dm_room(r.name);
     for (sio::SocketId s : u.sockets) adapter_->join(r.name, s);
 }
 
 void Hub::remove_member(User& u, Room& r) {
     if (!r.members.erase(u.id)) return;
     u.rooms.erase(std::remove(u.rooms.begin(), u.rooms.end(), r.rid), u.rooms.end());
+    u.dm_rooms -= is_dm_room(r.name);
     // The store drops the user's cursors in the room with the membership; so does memory, so a
     // later join starts from the new joined_seq.
     if (u.receipts) {
@@ -244,6 +258,40 @@ void Hub::remove_member(User& u, Room& r) {
     }
     for (sio::SocketId s : u.sockets) adapter_->leave(r.name, s);
     stop_typing(r, u.uid, true);
+}
+
+bool Hub::joining(const User& u, const Room& r) const { return joining_.pairs.count(pair_key(u.uid, r.rid)) != 0; }
+
+void Hub::join_begin(const User& u, const Room& r) {
+    if (joining_.pairs[pair_key(u.uid, r.rid)]++ != 0) return;
+    ++joining_.by_user[uint64_t(u.uid) * 2 + is_dm_room(r.name)];
+    ++joining_.by_room[r.rid];
+}
+
+void Hub::join_end(std::string_view user_id, std::string_view room_name) {
+    auto u = user_index_.find(user_id);
+    Room* r = find_room(room_name);
+    if (u == user_index_.end() || !r) return;
+    auto it = joining_.pairs.find(pair_key(u->second, r->rid));
+    if (it == joining_.pairs.end() || --it->second != 0) return;
+    joining_.pairs.erase(it);
+    auto drop = [](auto& map, auto key) {
+        auto i = map.find(key);
+        if (i != map.end() && --i->second == 0) map.erase(i);
+    };
+    drop(joining_.by_user, uint64_t(u->second) * 2 + is_dm_room(r->name));
+    drop(joining_.by_room, r->rid);
+}
+
+size_t Hub::rooms_held(const User& u, bool dm) const {
+    size_t held = dm ? u.dm_rooms : u.rooms.size() - u.dm_rooms;
+    auto it = joining_.by_user.find(uint64_t(u.uid) * 2 + dm);
+    return held + (it == joining_.by_user.end() ? 0 : it->second);
+}
+
+size_t Hub::members_held(const Room& r) const {
+    auto it = joining_.by_room.find(r.rid);
+    return r.members.size() + (it == joining_.by_room.end() ? 0 : it->second);
 }
 
 // ---------------------------------------------------------------- replies
@@ -354,8 +402,33 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     User& u = user(k.identity.user_id);
     k.uid = u.uid;
     user_came(u, s, k);
+    revoke_rooms(u, k);
     sync(s, k, u);
     schedule_expiry(s, k);
+}
+
+// PROTOCOL.md §5: rooms the connecting token (its `rooms` claim or auth.default_rooms) no longer
+// grants are left as room:leave would leave them, and the user's sockets hear room:revoked right
+// after connection:established. Memory leaves at once (no replay, live events or sends there);
+// the store follows. Direct rooms are never granted by patterns and are not affected.
+void Hub::revoke_rooms(User& u, const Sock& k) {
+    std::vector<uint32_t> gone;
+    for (uint32_t rid : u.rooms)
+        if (!is_reserved_room(rooms_[rid].name) && !auth::may_join(k.identity, rooms_[rid].name, settings_.auth.default_rooms))
+            gone.push_back(rid);
+    for (uint32_t rid : gone) {
+        Room& r = rooms_[rid];
+        std::string room_json = json_string(r.name);
+        remove_member(u, r);
+        adapter_->to_room(r.name, frame("room:member_left", "{\"room\":" + room_json + ",\"userId\":" + json_string(u.id) + "}"),
+                          {}, user_room(u.id));
+        adapter_->to_room(user_room(u.id), frame("room:revoked", "{\"room\":" + room_json + "}"));
+        OUTPOST_LOG(info, "room_revoked", "user=%s room=%s", u.id.c_str(), r.name.c_str());
+        uint64_t token = next_token_++;
+        pending_[token] = Pending{Pending::revoke, {}, -1, r.name, u.id, "room:revoked"};
+        if (store_) store_->submit_leave(token, r.name, u.id);
+        else complete(done(token));
+    }
 }
 
 void Hub::on_disconnect(sio::SocketId s, std::string_view reason) {
@@ -564,10 +637,15 @@ void Hub::on_room_join(sio::SocketId s, Sock& k, const sio::Event& e, const cJSO
         return reply_ok(s, e.ack_id, "\"room\":" + json_string(name) + ",\"seq\":" + std::to_string(seq) + ",\"members\":" +
                                          members + ",\"membersTruncated\":" + (truncated ? "true" : "false"));
     }
-    if (int64_t(u.rooms.size()) >= settings_.limits.max_rooms_per_user)
-        return reply_error(s, e.ack_id, e.name, ErrorCode::room_full, "you are in limits.max_rooms_per_user rooms already");
-    if (existing && int64_t(existing->members.size()) >= settings_.limits.max_members_per_room)
-        return reply_error(s, e.ack_id, e.name, ErrorCode::room_full, "room has limits.max_members_per_room members");
+    // Pending joins count like committed ones (pipelined joins must not pass the limits); a second
+    // join of a room whose first is still in flight adds nothing.
+    if (!existing || !joining(u, *existing)) {
+        if (int64_t(rooms_held(u, false)) >= settings_.limits.max_rooms_per_user)
+            return reply_error(s, e.ack_id, e.name, ErrorCode::room_full, "you are in limits.max_rooms_per_user rooms already");
+        if (existing && int64_t(members_held(*existing)) >= settings_.limits.max_members_per_room)
+            return reply_error(s, e.ack_id, e.name, ErrorCode::room_full, "room has limits.max_members_per_room members");
+    }
+    join_begin(u, existing ? *existing : room(name));
     uint64_t token = next_token_++;
     pending_[token] = Pending{Pending::join, s, e.ack_id, name, u.id, std::string(e.name)};
     if (store_) store_->submit_join(token, name, u.id);
@@ -606,6 +684,13 @@ void Hub::complete(store::Completion&& c) {
     Pending p = std::move(it->second);
     pending_.erase(it);
     if (p.kind == Pending::message) return complete_message(p, c);
+    if (p.kind == Pending::join || p.kind == Pending::dm_join) join_end(p.user, p.room);
+    if (p.kind == Pending::revoke) { // memory already left the room when the token was checked
+        if (c.status != Status::ok)
+            OUTPOST_LOG(warn, "store_refused", "event=room:revoked room=%s user=%s error=\"%s\" detail=\"left in memory; revoked again at the next connect\"",
+                        p.room.c_str(), p.user.c_str(), c.error.c_str());
+        return;
+    }
     if (c.status != Status::ok) {
         OUTPOST_LOG(warn, "store_refused", "event=%s room=%s error=\"%s\"", p.event.c_str(), p.room.c_str(), c.error.c_str());
         if (sock(p.socket)) reply_error(p.socket, p.ack_id, p.event, ErrorCode::unavailable, "storage is not writable: " + c.error);
@@ -635,7 +720,12 @@ void Hub::complete(store::Completion&& c) {
 }
 
 void Hub::on_store_ready() {
-    if (store_) store_->drain([this](store::Completion&& c) { complete(std::move(c)); });
+    if (!store_) return;
+    if (store_->opens() != loaded_opens_) {
+        std::string error;
+        if (load(error) != Status::ok) OUTPOST_LOG(error, "memberships_load_failed", "error=\"%s\"", error.c_str());
+    }
+    store_->drain([this](store::Completion&& c) { complete(std::move(c)); });
 }
 
 // ---------------------------------------------------------------- presence events
@@ -763,7 +853,8 @@ std::string Hub::message_json(const store::Message& m) const {
 }
 
 void Hub::ensure_dm_member(User& u, Room& r) {
-    if (is_member(u, r)) return;
+    if (is_member(u, r) || joining(u, r)) return;
+    join_begin(u, r);
     uint64_t token = next_token_++;
     pending_[token] = Pending{Pending::dm_join, {}, -1, r.name, u.id, "message:send"};
     if (store_) store_->submit_join(token, r.name, u.id);
@@ -787,10 +878,27 @@ void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const c
     std::string name;
     if (to) {
         if (std::string_view(to) == "system") return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "to: reserved user id");
+        // Only users this server knows (connected since it started, or a member of some room)
+        // can be written to: a made-up id must not create a user, a room and rows that stay.
+        auto peer_at = user_index_.find(to);
+        if (peer_at == user_index_.end())
+            return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "to: no user with this id is known to this server");
+        User& peer = users_[peer_at->second];
         name = dm_room(u.id, to);
-        Room& r = room(name);
+        Room* existing = find_room(name);
+        int64_t limit = settings_.limits.max_dm_rooms_per_user;
+        for (User* who : {&u, &peer}) {
+            bool new_room = !existing || (!is_member(*who, *existing) && !joining(*who, *existing));
+            if (new_room && int64_t(rooms_held(*who, true)) >= limit)
+                return reply_error(s, e.ack_id, e.name, ErrorCode::room_full,
+                                   who == &u ? "you are in limits.max_dm_rooms_per_user direct rooms already"
+                                             : "the recipient is in limits.max_dm_rooms_per_user direct rooms already");
+        }
+        if (store_ && !store_->health().writable)
+            return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "storage is not writable: " + store_->health().reason);
+        Room& r = existing ? *existing : room(name);
         ensure_dm_member(u, r);
-        ensure_dm_member(user(to), r);
+        ensure_dm_member(peer, r);
     } else {
         name = room_name;
         Room* r = find_room(name);
@@ -966,6 +1074,13 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
             layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(cursor + 1) +
                                 ",\"toSeq\":" + std::to_string(gap_to) + "}]");
             from = gap_to;
+        }
+        // Acknowledged seqs the store found missing at start-up (storage_rollback) are a gap too.
+        for (const auto& [lost_from, lost_to] : store_->lost_ranges(r->name)) {
+            int64_t lo = std::max(lost_from, from + 1), hi = std::min(lost_to, newest);
+            if (lo <= hi)
+                layer_->emit(s, "[\"sync:gap\",{\"room\":" + json_string(r->name) + ",\"fromSeq\":" + std::to_string(lo) +
+                                    ",\"toSeq\":" + std::to_string(hi) + "}]");
         }
         Result<std::vector<store::Message>> rows = store_->replay(r->name, from, int(replay_max));
         if (!rows.ok()) continue;

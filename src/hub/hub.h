@@ -117,6 +117,7 @@ private:
         uint8_t status = 0;      // index in kStatuses: "online", "away", "busy"
         int64_t last_seen = 0;   // wall ms of the last disconnect; 0 while never seen offline
         bool online = false;     // announced with user:online and not yet user:offline
+        uint32_t dm_rooms = 0;   // how many of `rooms` are direct rooms (dm:), for their own limit
         int64_t offline_due = 0; // monotonic ms when user:offline goes, 0 when not pending
         pool::SmallVec<uint32_t, 2> rooms; // room indices, durable memberships
         std::unique_ptr<Receipts> receipts; // made at the first sync with rooms or the first receipt
@@ -150,7 +151,7 @@ private:
     };
     // A request waiting for the store (room:join / room:leave / message:send).
     struct Pending {
-        enum Kind : uint8_t { join, leave, message, dm_join } kind;
+        enum Kind : uint8_t { join, leave, message, dm_join, revoke } kind;
         sio::SocketId socket;
         int64_t ack_id = -1;
         std::string room, user, event;
@@ -194,6 +195,13 @@ private:
     void confirm(sio::SocketId s, Sock& k, Room& r, int64_t seq, bool read);
     void sync(sio::SocketId s, Sock& k, User& u);
     void ensure_dm_member(User& u, Room& r);
+    // Joins submitted and not yet completed count against the limits like committed ones.
+    bool joining(const User& u, const Room& r) const;
+    void join_begin(const User& u, const Room& r);
+    void join_end(std::string_view user, std::string_view room);
+    size_t rooms_held(const User& u, bool dm) const;   // memberships + pending joins, dm: rooms or the others
+    size_t members_held(const Room& r) const;          // members + pending joins
+    void revoke_rooms(User& u, const Sock& k);
 
     void on_auth_refresh(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     void on_room_join(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
@@ -227,7 +235,13 @@ private:
     std::vector<sio::SocketId> admins_;
     std::deque<std::string> recent_disconnects_;
     std::unordered_map<uint64_t, Pending> pending_;
+    struct Joining {
+        std::unordered_map<uint64_t, uint32_t> pairs;   // (uid << 32 | rid) -> requests in flight
+        std::unordered_map<uint64_t, uint32_t> by_user; // uid * 2 + is_dm -> distinct rooms in flight
+        std::unordered_map<uint32_t, uint32_t> by_room; // rid -> distinct users in flight
+    } joining_;
     uint64_t next_token_ = 1;
+    uint64_t loaded_opens_ = 0; // store_->opens() when memberships were last loaded
     uint64_t sockets_ = 0;
     HubStats stats_;
 };

@@ -117,6 +117,7 @@ const Rule kRules[] = {
     integer("limits.max_send_queue_bytes", OUTPOST_AT(limits.max_send_queue_bytes), 1, 4294967296),
     integer("limits.max_members_per_room", OUTPOST_AT(limits.max_members_per_room), 1, 1000000),
     integer("limits.max_rooms_per_user", OUTPOST_AT(limits.max_rooms_per_user), 1, 1000000),
+    integer("limits.max_dm_rooms_per_user", OUTPOST_AT(limits.max_dm_rooms_per_user), 1, 1000000),
     integer("limits.replay_max", OUTPOST_AT(limits.replay_max), 1, 1000000),
 
     object("storage"),

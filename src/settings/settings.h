@@ -59,7 +59,8 @@ struct Limits {
     int64_t max_body = 16384;
     int64_t max_send_queue_bytes = 262144;
     int64_t max_members_per_room = 10000;
-    int64_t max_rooms_per_user = 1000;
+    int64_t max_rooms_per_user = 1000;     // rooms joined with room:join (pending joins count)
+    int64_t max_dm_rooms_per_user = 1000;  // direct rooms (dm:), counted apart so DMs cannot crowd out rooms
     int64_t replay_max = 1000;
 
     bool operator==(const Limits&) const = default;

@@ -33,6 +33,9 @@ constexpr const char* kMigrations[] = {
     "CREATE INDEX cursors_room ON cursors(room, delivered);",
     // 3: the sending device, so a device's replay can skip what it sent itself.
     "ALTER TABLE messages ADD COLUMN sender_device TEXT NOT NULL DEFAULT '';",
+    // 4: acknowledged seqs found missing at start (a damaged WAL): announced to devices as sync:gap.
+    "CREATE TABLE lost_ranges(room TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL, PRIMARY KEY(room, from_seq)) WITHOUT ROWID;",
 };
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));
 

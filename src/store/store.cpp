@@ -47,9 +47,22 @@ struct Store::Impl {
         writer.reset();
     }
 
+    // The read connection opens once the writer has opened the file (at start, or later when the
+    // store started unwritable).
+    bool reader_ready() {
+        if (reader.is_open()) return true;
+        if (writer->opens() == 0) return false;
+        std::string error;
+        if (open_reader(reader, opt.path, error) == Status::ok) return true;
+        OUTPOST_LOG(warn, "store_reader_failed", "path=%s error=\"%s\"", opt.path.c_str(), error.c_str());
+        reader.close();
+        return false;
+    }
+
     // Runs a cached read with binds applied by `bind`, collecting rows with `row`.
     template <class Bind, class Row>
     int read(const char* sql, Bind&& bind, Row&& row) {
+        if (!reader_ready()) return SQLITE_CANTOPEN;
         Stmt* s = reader.cached(sql);
         if (!s) return reader.last_rc();
         Query q(*s);
@@ -68,15 +81,14 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& opt, std::functio
     impl->opt = opt;
     impl->writer = std::make_unique<Writer>(opt, std::move(wake));
     std::string error;
-    Status st = open_writer(impl->writer->db(), opt.path, opt.synchronous_full, error);
-    if (st == Status::ok) st = open_reader(impl->reader, opt.path, error);
-    if (st == Status::ok) st = impl->writer->start(error);
+    Status st = impl->writer->start(error);
     if (st != Status::ok) {
         OUTPOST_LOG(error, "store_open_failed", "path=%s error=\"%s\"", opt.path.c_str(), error.c_str());
         return Result<std::unique_ptr<Store>>::fail(st, error);
     }
-    OUTPOST_LOG(info, "store_open", "path=%s synchronous=%s", opt.path.c_str(),
-                opt.synchronous_full ? "full" : "normal");
+    if (impl->reader_ready())
+        OUTPOST_LOG(info, "store_open", "path=%s synchronous=%s", opt.path.c_str(),
+                    opt.synchronous_full ? "full" : "normal");
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -99,6 +111,9 @@ Result<std::vector<Cursor>> Store::load_cursors(std::string_view user) {
 }
 
 int64_t Store::latest_seq(std::string_view room) const { return impl_->writer->latest_seq(room); }
+std::vector<std::pair<int64_t, int64_t>> Store::lost_ranges(std::string_view room) const {
+    return impl_->writer->lost_ranges(room);
+}
 
 int64_t Store::oldest_seq(std::string_view room) {
     int64_t oldest = 0;
@@ -164,6 +179,7 @@ void Store::submit_cursor(uint64_t token, std::string user, std::string device, 
 
 void Store::drain(const std::function<void(Completion&&)>& fn) { impl_->writer->drain(fn); }
 Health Store::health() const { return impl_->writer->health(); }
+uint64_t Store::opens() const { return impl_->writer->opens(); }
 void Store::flush() { impl_->writer->flush(); }
 uint64_t Store::prune_now() { return impl_->writer->prune_now(); }
 

@@ -1,6 +1,6 @@
 // store.h - Durable storage for Outpost: memberships, the per-room message log, cursors, retention.
-// Owns: the SQLite file <data_dir>/outpost.db, a writer thread (group commit) and a read connection
-// for the event loop. Never: blocks the event loop on a disk write, acknowledges before COMMIT,
+// Owns: the SQLite file <data_dir>/outpost.db, the acked-seq marks beside it (outpost.db-marks),
+// a writer thread (group commit) and a read connection for the event loop. Never: blocks the event loop on a disk write, acknowledges before COMMIT,
 // or writes outside the database's directory.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -69,7 +70,9 @@ inline constexpr std::array<uint64_t, 12> kCommitLatencyBoundsUs = {
 
 struct Health {
     bool writable = true;
-    std::string reason;               // why not writable ("disk full", "database is read-only", "I/O error ...")
+    // why not writable ("disk full", "database is read-only", "I/O error ...", "cannot open the
+    // database: ...", "database file ... was deleted or replaced while open ...")
+    std::string reason;
     int64_t db_bytes = 0;             // page_count * page_size of the main file, as of the last write
     uint64_t commits = 0;             // successful write transactions (batches)
     uint64_t failed_commits = 0;      // batches that failed (their writes completed unavailable)
@@ -85,7 +88,9 @@ public:
     // Opens (the directory must exist), runs PRAGMA quick_check: a corrupt file (and -wal/-shm) is
     // renamed to <name>.corrupt-<UTC timestamp> with a loud log line and a fresh one is started;
     // sets WAL, synchronous, busy_timeout, applies migrations, loads per-room latest seqs, starts
-    // the writer thread. `wake` is called FROM THE WRITER THREAD whenever completions are ready
+    // the writer thread. A storage fault while opening (disk full, read-only, cannot open) still
+    // returns a Store: unwritable with the reason, reads failing, until the writer's probe opens
+    // the file (opens() turns 1). Only other errors (e.g. a schema newer than this build) fail. `wake` is called FROM THE WRITER THREAD whenever completions are ready
     // (the loop then calls drain()); it may be called until the destructor returns.
     static Result<std::unique_ptr<Store>> open(const StoreOptions& opt, std::function<void()> wake);
     ~Store(); // commits queued writes, stops the thread, closes
@@ -96,6 +101,9 @@ public:
     Result<std::vector<Membership>> load_memberships();              // everything, sorted (room, user)
     Result<std::vector<Cursor>> load_cursors(std::string_view user); // all rooms/devices of a user
     int64_t latest_seq(std::string_view room) const;                 // committed seq (0 when empty), from memory
+    // Inclusive seq ranges of `room` that were acknowledged and later found missing at start-up
+    // (storage_rollback), from memory; usually none.
+    std::vector<std::pair<int64_t, int64_t>> lost_ranges(std::string_view room) const;
     int64_t oldest_seq(std::string_view room);                       // lowest retained seq, 0 when none
     // PROTOCOL §13 History: before/after are exclusive bounds (< 0: unset; 0 is a bound), ascending.
     // No bound: the newest page, has_more = older exist. before only: has_more = older exist.
@@ -121,6 +129,7 @@ public:
     // Delivers ready completions on the caller's thread, in submission order. Call after wake().
     void drain(const std::function<void(Completion&&)>& fn);
     Health health() const;   // cheap (no disk access)
+    uint64_t opens() const;  // times the file was opened: 0 while a start-up fault keeps it closed
     void flush();            // blocks until everything submitted so far has completed
     // Blocks until the writer has run retention to completion (tests, admin); returns rows pruned.
     uint64_t prune_now();

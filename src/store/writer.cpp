@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "core/log.h"
+#include "store/schema.h"
 
 namespace outpost::store {
 namespace {
@@ -31,6 +32,9 @@ constexpr const char* kUpsertCursor =
 constexpr const char* kRoomSeq = "SELECT latest_seq FROM rooms WHERE name=?1";
 constexpr const char* kAllRoomSeqs = "SELECT name, latest_seq FROM rooms";
 constexpr const char* kProbe = "INSERT OR REPLACE INTO probe(id, at) VALUES(1, ?1)";
+constexpr const char* kInsertLost = "INSERT OR REPLACE INTO lost_ranges(room, from_seq, to_seq, at) VALUES(?1, ?2, ?3, ?4)";
+constexpr const char* kMessageSeqs = "SELECT room, max(seq) FROM messages GROUP BY room";
+constexpr const char* kAllLost = "SELECT room, from_seq, to_seq FROM lost_ranges ORDER BY room, from_seq";
 
 bool valid(const Op& op) {
     if (op.room.empty() || op.user.empty()) return false;
@@ -49,7 +53,8 @@ int64_t micros_since(Clock::time_point t0) {
 
 } // namespace
 
-Writer::Writer(const StoreOptions& opt, std::function<void()> wake) : opt_(opt), wake_(std::move(wake)) {
+Writer::Writer(const StoreOptions& opt, std::function<void()> wake)
+    : opt_(opt), wake_(std::move(wake)), marks_(opt.path + "-marks") {
     opt_.commit_batch = std::max<int64_t>(1, opt_.commit_batch);
     opt_.commit_interval_ms = std::max<int64_t>(0, opt_.commit_interval_ms);
     opt_.probe_interval_ms = std::max<int64_t>(10, opt_.probe_interval_ms);
@@ -67,14 +72,16 @@ Writer::~Writer() {
 }
 
 Status Writer::start(std::string& error) {
-    int rc = 0;
-    page_size_ = db_.query_int("PRAGMA page_size", rc);
-    if (rc == SQLITE_OK) rc = load_seqs();
-    if (rc != SQLITE_OK) {
-        error = "loading room seqs: " + db_.last_error();
-        return Status::unavailable;
+    Fault fault = Fault::none;
+    if (open_db(error, fault) != Status::ok) {
+        if (fault == Fault::none) return Status::unavailable;
+        std::lock_guard lk(mu_);
+        health_.writable = false;
+        health_.reason = "cannot open the database: " + error;
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+        OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\" detail=\"serving; writes are refused until the database opens\"",
+                    health_.reason.c_str());
     }
-    refresh_db_bytes();
     next_retention_ = Clock::now() + std::chrono::milliseconds(opt_.retention_interval_ms);
     thread_ = std::thread([this] { run(); });
     return Status::ok;
@@ -131,6 +138,12 @@ int64_t Writer::latest_seq(std::string_view room) const {
     return it == committed_.end() ? 0 : it->second;
 }
 
+std::vector<std::pair<int64_t, int64_t>> Writer::lost_ranges(std::string_view room) const {
+    std::lock_guard lk(mu_);
+    auto it = lost_.find(room);
+    return it == lost_.end() ? std::vector<std::pair<int64_t, int64_t>>{} : it->second;
+}
+
 void Writer::run() {
     for (;;) {
         std::vector<Op> batch;
@@ -141,6 +154,11 @@ void Writer::run() {
             case Work::batch: process_batch(batch); break;
             case Work::probe: probe(); break;
             case Work::retention: {
+                std::string why;
+                if (files_moved(why)) {
+                    note_moved(why);
+                    break;
+                }
                 int64_t n = prune_step();
                 std::lock_guard lk(mu_);
                 next_retention_ = Clock::now() + (n >= kPruneBatch ? std::chrono::milliseconds(0)
@@ -249,6 +267,36 @@ void Writer::process_batch(std::vector<Op>& batch) {
     for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) rc = apply(batch[i], out[i], undo);
     if (rc == SQLITE_OK) rc = store_room_seqs(undo);
     if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
+    std::string moved;
+    if (rc == SQLITE_OK && files_moved(moved)) {
+        // Committed into a file the path no longer names: not acknowledged. If the file is put
+        // back these rows are in it and resends find them by their (sender, clientId).
+        note_moved(moved);
+        fail_batch(batch, out, moved);
+        {
+            std::lock_guard lk(mu_);
+            ++health_.failed_commits;
+        }
+        publish(std::move(out));
+        return;
+    }
+    std::string marks_error;
+    if (rc == SQLITE_OK && !mark_batch(undo, marks_error)) {
+        // Committed, but without its mark a later rollback could hand these seqs out again: not
+        // acknowledged (resends find the rows by their (sender, clientId)), and unwritable.
+        {
+            std::lock_guard lk(mu_);
+            for (const auto& [room, before] : undo) committed_[room] = seqs_[room];
+        }
+        note_moved("cannot record acknowledged seqs: " + marks_error);
+        fail_batch(batch, out, "cannot record acknowledged seqs: " + marks_error);
+        {
+            std::lock_guard lk(mu_);
+            ++health_.failed_commits;
+        }
+        publish(std::move(out));
+        return;
+    }
     if (rc != SQLITE_OK) {
         std::string detail = db_.last_error();
         rollback();
@@ -471,8 +519,218 @@ void Writer::note_fault(int rc, const std::string& detail) {
     next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
 }
 
-// While unwritable: a tiny write transaction; success flips the store back to writable.
+// Opens db_ and loads what the writer keeps in memory; on failure db_ is closed again and
+// `fault` says whether it is a storage fault (worth probing) or not.
+Status Writer::open_db(std::string& error, Fault& fault) {
+    fault = Fault::none;
+    Status st = open_writer(db_, opt_.path, opt_.synchronous_full, error);
+    int rc = SQLITE_OK;
+    if (st == Status::ok) {
+        page_size_ = db_.query_int("PRAGMA page_size", rc);
+        if (rc == SQLITE_OK) rc = load_seqs();
+        if (rc != SQLITE_OK) {
+            error = "loading room seqs: " + db_.last_error();
+            st = Status::unavailable;
+        }
+    }
+    if (st == Status::ok && !platform::file_id(opt_.path, db_id_)) {
+        error = "cannot examine " + opt_.path + ": " + platform::last_error();
+        fault = Fault::cant_open;
+        st = Status::unavailable;
+    }
+    if (st == Status::ok) st = reconcile_marks(error, fault);
+    if (st != Status::ok) {
+        if (fault == Fault::none) fault = fault_of(db_.last_rc());
+        db_.close();
+        return st;
+    }
+    wal_known_ = platform::file_id(opt_.path + "-wal", wal_id_);
+    open_ = true;
+    refresh_db_bytes();
+    opens_.fetch_add(1, std::memory_order_release);
+    return Status::ok;
+}
+
+// Start-up (and every later open): the marks file against the database. A room whose mark is
+// above its stored seq lost acknowledged messages (a WAL damaged after a crash, a database
+// replaced): log storage_rollback with the range, record the range (devices get sync:gap for
+// it), and continue the room's seq above the mark so no seq is handed out twice. Then the marks
+// file is rewritten as one record per room and kept open for appending.
+Status Writer::reconcile_marks(std::string& error, Fault& fault) {
+    SeqMarks::Map marks;
+    if (!marks_.load(marks, error)) {
+        fault = Fault::io_error;
+        return Status::unavailable;
+    }
+    struct Lost {
+        std::string room;
+        int64_t from, to;
+    };
+    // A damaged WAL can also leave the rooms table older than the messages it describes.
+    Stmt* top = db_.cached(kMessageSeqs);
+    if (!top) {
+        error = "reading message seqs: " + db_.last_error();
+        fault = fault_of(db_.last_rc());
+        return Status::unavailable;
+    }
+    {
+        Query q(*top);
+        while (q.step()) {
+            int64_t& slot = seqs_[q.text(0)];
+            slot = std::max(slot, q.int64(1));
+        }
+        if (q.rc() != SQLITE_DONE) {
+            error = "reading message seqs: " + db_.last_error();
+            fault = fault_of(q.rc());
+            return Status::unavailable;
+        }
+    }
+    std::vector<Lost> lost;
+    for (const auto& [room, mark] : marks) {
+        auto it = seqs_.find(room);
+        int64_t have = it == seqs_.end() ? 0 : it->second;
+        if (mark > have) lost.push_back(Lost{room, have + 1, mark});
+    }
+    std::sort(lost.begin(), lost.end(), [](const Lost& a, const Lost& b) { return a.room < b.room; });
+    if (!lost.empty()) {
+        int64_t now = platform::wall_ms();
+        int rc = db_.exec("BEGIN IMMEDIATE");
+        Stmt* up = rc == SQLITE_OK ? db_.cached(kUpsertRoom) : nullptr;
+        Stmt* ins = up ? db_.cached(kInsertLost) : nullptr;
+        if (rc == SQLITE_OK && !ins) rc = db_.last_rc();
+        for (size_t i = 0; rc == SQLITE_OK && i < lost.size(); ++i) {
+            {
+                Query q(*up);
+                q.bind(1, lost[i].room).bind(2, lost[i].to);
+                q.step();
+                rc = q.rc() == SQLITE_DONE ? SQLITE_OK : q.rc();
+            }
+            if (rc != SQLITE_OK) break;
+            Query q(*ins);
+            q.bind(1, lost[i].room).bind(2, lost[i].from).bind(3, lost[i].to).bind(4, now);
+            q.step();
+            rc = q.rc() == SQLITE_DONE ? SQLITE_OK : q.rc();
+        }
+        if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
+        if (rc != SQLITE_OK) {
+            error = "recording lost seqs: " + db_.last_error();
+            rollback();
+            fault = fault_of(rc) == Fault::none ? Fault::io_error : fault_of(rc);
+            return Status::unavailable;
+        }
+        int64_t total = 0;
+        for (const Lost& l : lost) {
+            total += l.to - l.from + 1;
+            seqs_[l.room] = l.to;
+            OUTPOST_LOG(error, "storage_rollback",
+                        "room=%s from=%lld to=%lld lost=%lld detail=\"acknowledged messages are missing from the database "
+                        "(WAL or database damaged, replaced or deleted); the room continues above them and devices get sync:gap\"",
+                        l.room.c_str(), (long long)l.from, (long long)l.to, (long long)(l.to - l.from + 1));
+        }
+        OUTPOST_LOG(error, "storage_rollback_summary", "rooms=%zu lost=%lld marks=%s", lost.size(), (long long)total,
+                    marks_.path().c_str());
+    }
+    {
+        std::lock_guard lk(mu_);
+        for (const auto& [room, seq] : seqs_) committed_[room] = seq;
+    }
+    Stmt* all = db_.cached(kAllLost);
+    if (!all) {
+        error = "loading lost ranges: " + db_.last_error();
+        fault = fault_of(db_.last_rc());
+        return Status::unavailable;
+    }
+    decltype(lost_) ranges;
+    {
+        Query q(*all);
+        while (q.step()) ranges[q.text(0)].emplace_back(q.int64(1), q.int64(2));
+        if (q.rc() != SQLITE_DONE) {
+            error = "loading lost ranges: " + db_.last_error();
+            fault = fault_of(q.rc());
+            return Status::unavailable;
+        }
+    }
+    {
+        std::lock_guard lk(mu_);
+        lost_ = std::move(ranges);
+    }
+    if (!marks_.rewrite(SeqMarks::Map(seqs_.begin(), seqs_.end()), error)) {
+        fault = Fault::io_error;
+        return Status::unavailable;
+    }
+    marks_dirty_ = false;
+    return Status::ok;
+}
+
+// After a COMMIT, before its acks: the new seq of every room the batch advanced, appended to the
+// marks file (synced with synchronous full, so a mark is as durable as the commit it follows).
+bool Writer::mark_batch(const SeqMap& touched, std::string& error) {
+    std::string records;
+    for (const auto& [room, before] : touched) {
+        int64_t now = seqs_[room];
+        if (now != before) SeqMarks::add_record(records, room, now);
+    }
+    if (records.empty() && !marks_dirty_) return true;
+    bool ok = marks_dirty_ || marks_.wants_rewrite() ? marks_.rewrite(SeqMarks::Map(seqs_.begin(), seqs_.end()), error)
+                                                     : marks_.append(records, opt_.synchronous_full, error);
+    marks_dirty_ = !ok;
+    return ok;
+}
+
+// A file deleted or renamed under an open SQLite handle keeps taking writes that no restart will
+// see: compare what the paths name now with what they named at open.
+bool Writer::files_moved(std::string& why) {
+    platform::FileId now;
+    if (!platform::file_id(opt_.path, now) || !(now == db_id_)) {
+        why = "database file " + opt_.path + " was deleted or replaced while open (put it back, or restart Outpost to start a new one)";
+        return true;
+    }
+    const std::string wal = opt_.path + "-wal";
+    if (!wal_known_) {
+        wal_known_ = platform::file_id(wal, wal_id_);
+        return false;
+    }
+    if (!platform::file_id(wal, now) || !(now == wal_id_)) {
+        why = "write-ahead log " + wal + " was deleted or replaced while open (put it back, or restart Outpost)";
+        return true;
+    }
+    return false;
+}
+
+void Writer::note_moved(const std::string& why) {
+    std::lock_guard lk(mu_);
+    if (health_.writable) OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\"", why.c_str());
+    health_.writable = false;
+    health_.reason = why;
+    next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+}
+
+// While unwritable: open the database if it never opened; otherwise, once the files are the ones
+// opened, a tiny write transaction; success flips the store back to writable.
 void Writer::probe() {
+    if (!open_) {
+        std::string error;
+        Fault fault = Fault::none;
+        Status st = open_db(error, fault);
+        std::lock_guard lk(mu_);
+        if (st != Status::ok) {
+            health_.reason = "cannot open the database: " + error;
+            next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+            return;
+        }
+        health_.writable = true;
+        health_.reason.clear();
+        OUTPOST_LOG(info, "store_writable", "after=open path=%s", opt_.path.c_str());
+        if (wake_) wake_(); // the loop loads what the file holds (memberships) now
+        return;
+    }
+    std::string why;
+    if (files_moved(why)) {
+        std::lock_guard lk(mu_);
+        health_.reason = why;
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+        return;
+    }
     Stmt* s = nullptr;
     int rc = db_.exec("BEGIN IMMEDIATE");
     if (rc == SQLITE_OK) {
@@ -504,6 +762,7 @@ void Writer::rollback() {
 }
 
 void Writer::refresh_db_bytes() {
+    if (!open_) return;
     int rc = 0;
     int64_t pages = db_.query_int("PRAGMA page_count", rc);
     if (rc != SQLITE_OK) return;

@@ -4,6 +4,7 @@
 // or a sqlite3 handle cross to another thread, or completes a write ok before its COMMIT returned.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -16,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "platform/platform.h"
+#include "store/marks.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 
@@ -50,9 +53,12 @@ public:
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
 
-    Db& db() { return db_; }
-    // Loads the per-room seqs and the health baseline, then starts the thread.
+    // Opens the database (integrity check, pragmas, migrations), loads the per-room seqs and the
+    // health baseline, then starts the thread. A storage fault (disk full, read-only, cannot open)
+    // does not stop the start: the store begins unwritable and the probe opens it once it can.
+    // Other errors (a schema from a newer build) are returned.
     Status start(std::string& error);
+    uint64_t opens() const { return opens_.load(std::memory_order_acquire); } // 0 until the file is open
 
     void submit(Op op);
     void drain(const std::function<void(Completion&&)>& fn);
@@ -60,6 +66,8 @@ public:
     void flush();
     uint64_t prune_now();
     int64_t latest_seq(std::string_view room) const;
+    // Seq ranges (inclusive) of a room that were acknowledged and then lost (storage_rollback).
+    std::vector<std::pair<int64_t, int64_t>> lost_ranges(std::string_view room) const;
 
 private:
     enum class Work : uint8_t { batch, probe, retention, prune_all, exit };
@@ -81,6 +89,11 @@ private:
     void note_commit(int64_t micros, const SeqMap& touched);
     void note_fault(int rc, const std::string& detail);
     void probe();
+    Status open_db(std::string& error, Fault& fault);
+    bool files_moved(std::string& why);        // the path no longer names the open db or WAL
+    void note_moved(const std::string& why);
+    Status reconcile_marks(std::string& error, Fault& fault);
+    bool mark_batch(const SeqMap& touched, std::string& error);
     int64_t prune_step();     // rows pruned, -1 on error
     int prune_rows(const char* select_sql, int64_t arg, bool has_arg, int64_t& pruned, int64_t& unconfirmed);
     int64_t used_bytes(int& rc);
@@ -90,6 +103,12 @@ private:
     StoreOptions opt_;
     std::function<void()> wake_;
     Db db_;
+    bool open_ = false;                        // writer thread (after start): db_ is open and loaded
+    std::atomic<uint64_t> opens_{0};
+    platform::FileId db_id_, wal_id_;          // what the path named when the file was opened
+    bool wal_known_ = false;
+    SeqMarks marks_;                           // writer thread: acked-seq marks beside the database
+    bool marks_dirty_ = false;                 // an append failed: the next write rewrites the file
     SeqMap seqs_;             // writer thread only: latest seq including the open transaction
     int64_t page_size_ = 4096;
     Clock::duration last_commit_ = Clock::duration::max(); // writer thread: the last commit's duration
@@ -100,6 +119,7 @@ private:
     std::deque<Op> queue_;
     std::vector<Completion> done_;
     SeqMap committed_;
+    std::unordered_map<std::string, std::vector<std::pair<int64_t, int64_t>>, StringHash, std::equal_to<>> lost_;
     Health health_;
     uint64_t submitted_ = 0, completed_ = 0, flush_target_ = 0;
     uint64_t prune_requests_ = 0, prune_done_ = 0, prune_last_ = 0;

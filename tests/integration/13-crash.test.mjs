@@ -5,8 +5,14 @@
 // sync:complete, the part beyond limits.replay_max (default 1000) announced by sync:gap and paged with
 // history:get (PROTOCOL §6, §7, §13).
 // Cycles: 20 when CI=true, else CRASH_CYCLES (default 20).
+// Second part (issue 14, defect 4): after each kill -9 the WAL is damaged at a random frame (its
+// checksum flipped), which rolls the database back past acknowledged messages. Then: no seq is
+// handed out twice (every acked message is stored at its acked seq or is missing, and a missing
+// seq is never reused), every loss is logged as storage_rollback with its range, and an offline
+// device is told about every lost seq with sync:gap. Cycles: WAL_CYCLES (default 5).
 
 import { describe } from 'node:test';
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import { useServer } from './lib/server.mjs';
@@ -16,6 +22,7 @@ import { Client, connect, closeAll, assertOk } from './lib/app.mjs';
 import { kill9, dbPath, historyAll, ledger, integrityCheck } from './lib/durable.mjs';
 
 const CYCLES = process.env.CI === 'true' ? 20 : Math.max(1, Number(process.env.CRASH_CYCLES || 20));
+const WAL_CYCLES = Math.max(1, Number(process.env.WAL_CYCLES || 5));
 const WINDOW = 4; // messages in flight at once
 const REPLAY_MAX = 1000; // limits.replay_max, left at its default
 const CONFIG = {
@@ -187,6 +194,111 @@ describe('crash: SIGKILL at random moments while a client sends', () => {
       assert.deepEqual(replay.map((m) => m.seq), stored.slice(-REPLAY_MAX).map((m) => m.seq), 'd2 replays the newest messages in seq order before sync:complete');
       assert.deepEqual(seen.map((m) => m.clientId), stored.map((m) => m.clientId), 'd2 has every message: the gap paged with history:get, then the replay');
       assert.equal(done.rooms?.[room], latest, 'sync:complete.rooms has the last seq');
+    } finally {
+      sender?.close();
+      closeAll(opened);
+    }
+  });
+});
+
+/**
+ * Flips the checksum of one frame of a WAL file, chosen at random: SQLite's recovery stops before
+ * that frame, so every commit from there on is gone. Returns {frames, frame} or null (no frames).
+ */
+function damageWal(file) {
+  if (!fs.existsSync(file)) return null;
+  const buf = fs.readFileSync(file);
+  if (buf.length < 32) return null;
+  const frameSize = 24 + buf.readUInt32BE(8); // frame header + page size (WAL header bytes 8-11)
+  const frames = Math.floor((buf.length - 32) / frameSize);
+  if (frames < 1) return null;
+  const frame = Math.floor(Math.random() * frames);
+  const at = 32 + frame * frameSize + 16; // checksum-1 and checksum-2 of the frame header
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(8);
+    fs.readSync(fd, b, 0, 8, at);
+    for (let i = 0; i < 8; i++) b[i] ^= 0xff;
+    fs.writeSync(fd, b, 0, 8, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { frames, frame };
+}
+
+describe('crash with the WAL damaged at a random frame: losses logged and announced, no seq reused', () => {
+  const srv = useServer({ mode: 'normal', name: '13-crash-wal', config: CONFIG });
+  const test = srv.test;
+
+  test(`${WAL_CYCLES} kill -9 cycles with a damaged WAL`, { timeout: 60000 + WAL_CYCLES * 8000 }, async (t) => {
+    const room = 'wal-room';
+    const opened = [];
+    let sender;
+    try {
+      const d1 = await connect(srv, 'wal-bob', { deviceId: 'd1' });
+      opened.push(d1);
+      assertOk(await d1.ask('room:join', { room }), 'bob joins');
+      d1.close();
+
+      sender = new Sender(srv, 'wal-alice', room);
+      await sender.connected(5000);
+      assertOk(await sender.socket.timeout(5000).emitWithAck('room:join', { room }), 'alice joins');
+      const running = sender.run();
+      running.catch(() => {});
+      const damage = [];
+      for (let cycle = 1; cycle <= WAL_CYCLES; cycle++) {
+        const base = sender.acks;
+        await Promise.race([until(() => sender.acks > base + 20, 20000, `acks in cycle ${cycle}`), running]);
+        await sleep(50 + Math.floor(Math.random() * 351));
+        await kill9(srv);
+        damage.push(damageWal(`${dbPath(srv)}-wal`));
+        await srv.start();
+      }
+      sender.stopping = true;
+      await withTimeout(running, 30000, 'the sender to get an ack for every message it sent');
+      sender.close();
+
+      const logged = [...srv.logText.matchAll(/storage_rollback room=(\S+) from=(\d+) to=(\d+)/g)]
+        .filter((m) => m[1] === room)
+        .map((m) => ({ from: Number(m[2]), to: Number(m[3]) }));
+      const inside = (seq, ranges) => ranges.some((r) => seq >= r.from && seq <= r.to);
+
+      const reader = await connect(srv, 'wal-carol');
+      opened.push(reader);
+      assertOk(await reader.ask('room:join', { room }), 'carol joins');
+      const stored = await historyAll(reader, room);
+      const bySeq = new Map(stored.map((m) => [m.seq, m]));
+      const byClient = new Map(stored.map((m) => [m.clientId, m]));
+      assert.equal(bySeq.size, stored.length, 'one message per seq');
+      assert.equal(byClient.size, stored.length, 'one message per clientId');
+
+      const lost = [];
+      for (const [clientId, ack] of sender.acked) {
+        const m = byClient.get(clientId);
+        if (m) {
+          assert.equal(m.seq, ack.seq, `${clientId} acked at seq ${ack.seq} is stored at seq ${m.seq}`);
+          continue;
+        }
+        lost.push(ack.seq);
+        const reused = bySeq.get(ack.seq);
+        assert.equal(reused, undefined, `seq ${ack.seq} (acked for ${clientId}, then lost) was handed out again to ${reused?.clientId}`);
+        assert.ok(inside(ack.seq, logged), `the loss of acked seq ${ack.seq} was not logged (storage_rollback: ${JSON.stringify(logged)})`);
+      }
+
+      const d2 = new Client(srv, 'wal-bob', { deviceId: 'd2' });
+      opened.push(d2);
+      await d2.ready();
+      await d2.waitFor('sync:complete', () => true, 30000);
+      const gaps = d2.all('sync:gap', (g) => g.room === room).map((g) => ({ from: g.fromSeq, to: g.toSeq }));
+      const replayed = new Set(d2.all('message:new', (m) => m.room === room).map((m) => m.seq));
+      for (const seq of lost) assert.ok(inside(seq, gaps), `lost seq ${seq} not announced to d2 (sync:gap ${JSON.stringify(gaps)})`);
+      for (const m of stored) assert.ok(replayed.has(m.seq) || inside(m.seq, gaps), `stored seq ${m.seq} neither replayed nor in a gap`);
+
+      const summary =
+        `cycles=${WAL_CYCLES} acked=${sender.acked.size} stored=${stored.length} lost_acked=${lost.length} ` +
+        `logged=${JSON.stringify(logged)} gaps=${JSON.stringify(gaps)} damage=${JSON.stringify(damage)}`;
+      t.diagnostic(summary);
+      console.log(`13-crash-wal: ${summary}`);
     } finally {
       sender?.close();
       closeAll(opened);

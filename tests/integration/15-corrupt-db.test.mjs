@@ -1,6 +1,9 @@
 // 15-corrupt-db - a database file with a garbage header (PROTOCOL §12 data_dir; store.h): the server
 // moves it aside as outpost.db.corrupt-<timestamp> with a loud log line, starts on a fresh database,
 // serves clients, and keeps doing so over further restarts (no crash loop, no second quarantine).
+// The 5 messages acked before are gone with the file; the acked-seq marks beside it (outpost.db-marks,
+// issue 14) make the server log storage_rollback for seqs 1-5 and continue the room at 6, so no seq
+// is handed out twice.
 
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,15 +54,16 @@ describe('corrupt database file', () => {
       assert.ok(loud.length > 0, `no warn/error log line about the corrupt database and its quarantine:\n${srv.logText.slice(mark)}`);
       t.diagnostic(`quarantined as ${moved[0]}; log: ${loud[0]}`);
 
-      // A fresh database: the room starts empty, and it works.
+      // A fresh database: the room has no messages, keeps its seq (5, logged as lost), and works.
+      assert.match(srv.logText.slice(mark), new RegExp(`storage_rollback room=${room} from=1 to=5 `), 'the lost range is logged');
       const alice = await connect(srv, 'cdb-alice');
       const bob = await connect(srv, 'cdb-bob');
       opened.push(alice, bob);
       const join = assertOk(await alice.ask('room:join', { room }), 'join after quarantine');
-      assert.equal(join.seq, 0, 'the room is empty in the fresh database');
+      assert.equal(join.seq, 5, 'the room keeps its seq in the fresh database');
       assertOk(await bob.ask('room:join', { room }), 'bob joins');
       const first = assertOk(await alice.ask('message:send', { room, body: 'fresh', clientId: 'new-1' }), 'send on the fresh database');
-      assert.equal(first.seq, 1);
+      assert.equal(first.seq, 6, 'the first seq on the fresh database is above every acked one');
       const m = await bob.waitFor('message:new', (x) => x.room === room);
       assert.equal(m.body, 'fresh');
       closeAll(alice, bob);
@@ -74,7 +78,7 @@ describe('corrupt database file', () => {
         const c = await connect(srv, 'cdb-alice');
         opened.push(c);
         const ack = assertOk(await c.ask('message:send', { room, body: `round ${round}`, clientId: `round-${round}` }), `send after restart ${round}`);
-        assert.equal(ack.seq, 1 + round, `seq continues in the fresh database after restart ${round}`);
+        assert.equal(ack.seq, 6 + round, `seq continues in the fresh database after restart ${round}`);
         const hist = await historyAll(c, room);
         assert.deepEqual(hist.map((x) => x.clientId), ['new-1', ...Array.from({ length: round }, (_, i) => `round-${i + 1}`)], `history after restart ${round}`);
         c.close();

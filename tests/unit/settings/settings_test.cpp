@@ -136,6 +136,7 @@ const IntKey kIntKeys[] = {
     {"limits.max_send_queue_bytes", 1, 4294967296, [](const Settings& s) { return s.limits.max_send_queue_bytes; }},
     {"limits.max_members_per_room", 1, 1000000, [](const Settings& s) { return s.limits.max_members_per_room; }},
     {"limits.max_rooms_per_user", 1, 1000000, [](const Settings& s) { return s.limits.max_rooms_per_user; }},
+    {"limits.max_dm_rooms_per_user", 1, 1000000, [](const Settings& s) { return s.limits.max_dm_rooms_per_user; }},
     {"limits.replay_max", 1, 1000000, [](const Settings& s) { return s.limits.replay_max; }},
     {"storage.commit_interval_ms", 0, 10000, [](const Settings& s) { return s.storage.commit_interval_ms; }},
     {"storage.commit_batch", 1, 100000, [](const Settings& s) { return s.storage.commit_batch; }},
