@@ -1,10 +1,12 @@
 # packaging.cmake - Install layout and the .deb (CPack) for a gateway running systemd.
 #   /usr/bin/outpost, /etc/outpost/outpost.json (a conffile), /lib/systemd/system/outpost.service,
-#   /usr/share/doc/outpost/README.md. Data lives in /var/lib/outpost (systemd StateDirectory).
+#   /usr/share/doc/outpost/README.md and socket.io-client.LICENSE. Data lives in /var/lib/outpost (systemd StateDirectory).
 include(GNUInstallDirs)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/config/outpost.json DESTINATION /etc/outpost)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/firmware/outpost.service DESTINATION /lib/systemd/system)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The licences of the socket.io-client bundle embedded in the binary (written by src/admin/client/embed.mjs).
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/generated/admin/socket.io-client.LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "outpost")

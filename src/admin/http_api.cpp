@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "admin/client_bundle.h"
 #include "admin/dashboard.h"
 #include "auth/jwt.h"
 #include "hub/hub.h"
@@ -177,6 +178,10 @@ std::string HttpApi::metrics_text() const {
 net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     if (req.method == "GET" && (req.path == "/" || req.path == "/index.html"))
         return net::HttpResponse{200, "text/html; charset=utf-8", std::string(admin::kDashboardHtml)};
+    constexpr std::string_view kClientPrefix = "/socket.io/"; // the bundle beside the Engine.IO endpoint
+    if (req.method == "GET" && settings_.serve_client && req.path.size() > kClientPrefix.size() &&
+        req.path.substr(0, kClientPrefix.size()) == kClientPrefix)
+        return serve_client_file(req.path.substr(kClientPrefix.size()), req.if_none_match, req.accept_encoding);
     if (req.method == "GET" && req.path == "/healthz") {
         if (draining_) return json(503, "{\"status\":\"draining\",\"reason\":\"server is shutting down\"}");
         if (src_.store) {

@@ -1,4 +1,5 @@
-// http_api.h - Outpost's own HTTP endpoints: /healthz, /metrics, /api/stats (PROTOCOL.md §10).
+// http_api.h - Outpost's own HTTP endpoints: /healthz, /metrics, /api/*, the dashboard and the
+// socket.io-client bundle at /socket.io/*.js (PROTOCOL.md §10).
 // Owns: admin authentication for HTTP (the admin_token or a JWT with role admin), the JSON and
 // Prometheus renderings of the counters. Never: blocks (answers from counters in memory).
 #pragma once

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/timers.h"
 #include "pool/frame.h"
@@ -53,11 +55,15 @@ struct HttpRequest {
     std::string_view body;
     std::string_view remote_addr;
     uint64_t reply_token = 0; // for a deferred answer (see HttpResponse::deferred)
+    std::string_view if_none_match{};   // the If-None-Match header, empty when absent
+    std::string_view accept_encoding{}; // the Accept-Encoding header, empty when absent
 };
 struct HttpResponse {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    // Extra headers, names in lower case ("etag"); a "cache-control" here replaces the default no-store.
+    std::vector<std::pair<std::string, std::string>> headers{};
     // The handler answers later with Transport::http_reply(reply_token, ...), e.g. after a commit.
     bool deferred = false;
 };

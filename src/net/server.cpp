@@ -261,7 +261,8 @@ private:
     void detach_conn(Conn* c);
 
     // outbound HTTP
-    int respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool binary = false);
+    int respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool binary = false,
+                const std::vector<std::pair<std::string, std::string>>& headers = {});
     int respond_eio_error(struct lws* wsi, int code);
     int respond_preflight(struct lws* wsi);
     int refuse_upgrade(struct lws* wsi, int status, std::string_view body);
@@ -695,7 +696,8 @@ bool ServerImpl::origin_allowed(std::string_view origin) const {
     return false;
 }
 
-int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool) {
+int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
     std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
     unsigned char buf[LWS_PRE + 1024];
     unsigned char* start = buf + LWS_PRE;
@@ -709,8 +711,16 @@ int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, s
                                         reinterpret_cast<const unsigned char*>("true"), 4, &p, end))
             return -1;
     }
-    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                    reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end))
+    bool own_cache_control = false; // HttpResponse::headers: names in lower case, written as given
+    for (const auto& [name, value] : headers) {
+        std::string n = name + ":";
+        own_cache_control |= name == "cache-control";
+        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                        reinterpret_cast<const unsigned char*>(value.data()), int(value.size()), &p, end))
+            return -1;
+    }
+    if (!own_cache_control && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                                          reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     if (!body.empty()) {
@@ -817,8 +827,11 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
         req.path = path;
         req.authorization = auth;
         req.remote_addr = remote;
+        std::string if_none_match = header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH), accept_encoding = header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+        req.if_none_match = if_none_match;
+        req.accept_encoding = accept_encoding;
         HttpResponse r = http_ ? http_->handle(req) : HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}"};
-        return respond(wsi, r.status, r.content_type.c_str(), r.body);
+        return respond(wsi, r.status, r.content_type.c_str(), r.body, false, r.headers);
     }
     if (!std::strcmp(method, "OPTIONS")) return respond_preflight(wsi);
     Query q;

@@ -86,6 +86,7 @@ const Rule kRules[] = {
     boolean("metrics_auth", OUTPOST_AT(metrics_auth)),
     boolean("conformance", OUTPOST_AT(conformance)),
     integer("shutdown_timeout_ms", OUTPOST_AT(shutdown_timeout_ms), 0, 600000),
+    boolean("serve_client", OUTPOST_AT(serve_client)),
 
     object("auth"),
     choice("auth.algorithm", OUTPOST_AT(auth.algorithm), kAlgorithms),

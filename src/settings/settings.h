@@ -112,6 +112,7 @@ struct Settings {
     Retention retention;
     Tls tls;
     int64_t shutdown_timeout_ms = 10000;
+    bool serve_client = true; // the socket.io-client bundle at /socket.io/socket.io.js (PROTOCOL.md §10)
 
     // Where the settings came from ("<embedded defaults>" or the file path), for messages.
     std::string source = "<embedded defaults>";

@@ -93,7 +93,8 @@ describe('the Debian package', { skip }, () => {
       .filter(Boolean)
       .map((l) => ({ mode: l.split(/\s+/)[0], path: l.slice(l.indexOf('./') + 1).replace(/\/$/, '') }));
     const has = (p) => listing.find((e) => e.path === p);
-    for (const p of ['/usr/bin/outpost', '/etc/outpost/outpost.json', '/lib/systemd/system/outpost.service']) {
+    for (const p of ['/usr/bin/outpost', '/etc/outpost/outpost.json', '/lib/systemd/system/outpost.service',
+      '/usr/share/doc/outpost/socket.io-client.LICENSE']) { // the licences of the embedded browser bundle
       assert.ok(has(p), `${p} is not in the package:\n${listing.map((e) => e.path).join('\n')}`);
     }
     assert.match(has('/usr/bin/outpost').mode, /^-rwxr-xr-x/, 'the binary must be executable');

@@ -193,6 +193,7 @@ const GoodCase kGoodCases[] = {
     {R"({"allow_eio3": false})", [](const Settings& s) { return !s.allow_eio3; }},
     {R"({"metrics_auth": true})", [](const Settings& s) { return s.metrics_auth; }},
     {R"({"conformance": true})", [](const Settings& s) { return s.conformance; }},
+    {R"({"serve_client": false})", [](const Settings& s) { return !s.serve_client; }},
     {R"({"admin_token": "t0k"})", [](const Settings& s) { return s.admin_token == "t0k"; }},
     {R"({"admin_token": ""})", [](const Settings& s) { return s.admin_token.empty(); }},
     {R"({"cors_origins": ["https://a.example", "https://b.example"]})",
