@@ -205,6 +205,13 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     return error(404, "not_found", "no such endpoint");
 }
 
+net::HttpResponse HttpApi::check_head(const net::HttpRequest& req) {
+    int status = 0;
+    if (req.method == "POST" && req.path.rfind("/api/", 0) == 0 && !is_admin(req.authorization, status))
+        return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+    return net::HttpResponse{0, {}, {}};
+}
+
 // POST /api/rooms/<room>/messages: `{body, clientId?}` stored as user "system" through the same
 // path as message:send; answered once committed.
 net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, uint64_t reply_token) {

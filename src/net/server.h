@@ -27,6 +27,7 @@ struct ServerOptions {
     int64_t connect_per_ip_burst = 60;      // new sessions per client address:
     int64_t connect_per_ip_per_ms = 60000;  // `burst` every `per_ms` (HTTP 429 beyond)
     std::string tls_cert_file, tls_key_file;
+    int64_t fd_limit = -1; // the process' open-file limit (-1: unknown): bounds accepted TCP connections
 };
 
 class Server : public Transport {
