@@ -42,6 +42,7 @@ constexpr size_t kRxBufferSize = 512;
 constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message, besides the pieces of a long one
 constexpr size_t kMaxQueueFrames = 1u << 14; // per session, besides the byte limit
 constexpr size_t kSidBytes = 15, kSidChars = 20; // an Engine.IO sid: base64url of 15 random bytes
+constexpr int64_t kDiscardMs = 2000; // a refused request's body is dropped for at most this long, then closed
 
 // Engine.IO HTTP error codes (PROTOCOL.md §1).
 enum EioError { kUnknownTransport = 0, kUnknownSid = 1, kBadHandshakeMethod = 2, kBadRequest = 3, kUnsupportedVersion = 5 };
@@ -73,7 +74,7 @@ struct PendingWs {
 // Ordered for size (88 bytes): lws allocates one per connection.
 struct Conn {
     ConnKind kind;
-    bool body_too_large;
+    bool body_refused;     // http: a body is declared but will not be kept (refused): dropped
     bool close_now;        // ws: close at the next WRITEABLE
     bool going_away;
     bool probe_reply;      // ws probe: "3probe" to send
@@ -176,6 +177,8 @@ public:
     Status start(std::string& error) override;
     int port() const override { return bound_port_; }
     bool run_once() override;
+    bool run_nowait() override;
+    bool adopt(int fd) override { return ctx_ && vhost_ && lws_adopt_socket_vhost(vhost_, fd) != nullptr; }
     const char* event_loop() const override;
     void wake() override { if (ctx_) lws_cancel_service(ctx_); }
     void set_draining(bool d) override { draining_ = d; }
@@ -466,6 +469,19 @@ bool ServerImpl::service() {
 bool ServerImpl::run_once() {
     if (!ctx_ || stopping_) return false;
     return service();
+}
+
+bool ServerImpl::run_nowait() {
+    if (!ctx_ || stopping_) return false;
+    timers_.run_due(platform::monotonic_ms());
+    arm_timer();
+#if OUTPOST_HAVE_LIBEV
+    if (loop_) {
+        ev_run(loop_, EVRUN_NOWAIT);
+        return true;
+    }
+#endif
+    return lws_service(ctx_, -1) >= 0;
 }
 
 const char* ServerImpl::event_loop() const {
@@ -804,6 +820,12 @@ int ServerImpl::respond(struct lws* wsi, const HttpResponse& r) {
     }
     stats_.bytes_out += r.body.size();
     if (c) c->body_done = false;
+    if (close_after && c && c->body_refused) {
+        // Refused before its body was read: the body is read and dropped for a moment so that the
+        // client, still sending, reads this answer instead of a reset (nginx's lingering close).
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, int(kDiscardMs / 1000));
+        return 0;
+    }
     if (close_after) return -1; // lws closes after writing what is buffered
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -930,6 +952,7 @@ bool ServerImpl::begin_body(struct lws* wsi, Conn* c, int64_t length) {
         return false;
     }
     c->body = new std::string();
+    c->body_refused = false;
     c->body_reserved = uint32_t(length);
     c->body_deadline = uint32_t(platform::monotonic_ms() + opt_.ping_interval_ms + opt_.ping_timeout_ms);
     ++stats_.http_bodies_reading;
@@ -950,7 +973,9 @@ void ServerImpl::end_body(Conn* c) {
 // the rest). Such a "body" starts with the request line: the connection is closed instead.
 int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
     (void)wsi;
-    if (!c->body || c->body_done) return -1;
+    if (!c->body) // refused: dropped until the deadline
+        return c->body_refused && int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) <= 0 ? 0 : -1;
+    if (c->body_done) return -1;
     if (c->body->empty()) {
         std::string_view head(in, len);
         while (!head.empty() && (head.front() == '\r' || head.front() == '\n')) head.remove_prefix(1);
@@ -958,8 +983,8 @@ int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
         if (!head.empty() && kLine.substr(0, std::min(head.size(), kLine.size())) == head.substr(0, kLine.size())) return -1;
     }
     if (int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) > 0) return -1; // a body that trickles
-    if (c->body->size() + len > opt_.max_payload) c->body_too_large = true;
-    else c->body->append(in, len);
+    if (c->body->size() + len > opt_.max_payload) return -1; // lws delivers the declared length only
+    c->body->append(in, len);
     return 0;
 }
 
@@ -970,6 +995,7 @@ int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
 // pipelined behind the body: then the answer goes now, with Connection: close, and the
 // connection closes.
 int ServerImpl::on_body_complete(struct lws* wsi, Conn* c) {
+    if (!c->body) return -1; // a refused body, all dropped: close
     if (!c->body_done) {
         if (!c->body) return -1;
         c->body_done = true;
@@ -1001,6 +1027,8 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     if (length > 0) {
         c->close_after = true;
         c->keep_alive_10 = false;
+        c->body_refused = true; // not kept unless begin_body accepts it
+        c->body_deadline = uint32_t(platform::monotonic_ms() + kDiscardMs);
     }
     auto read_body = [&] {
         if (!begin_body(wsi, c, length)) return -1;
@@ -1114,7 +1142,6 @@ int ServerImpl::on_body_done(struct lws* wsi, Conn* c) {
     std::string body = c->body ? std::move(*c->body) : std::string();
     end_body(c);
     if (c->kind == ConnKind::api_post) {
-        if (c->body_too_large) return respond_json(wsi, 413, "{\"code\":\"payload_too_large\",\"message\":\"request body over max_payload\"}");
         std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
         char path[256] = {0};
         lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_POST_URI);
@@ -1132,11 +1159,6 @@ int ServerImpl::on_body_done(struct lws* wsi, Conn* c) {
     Session* s = find(c);
     c->sess_index = kNoSession;
     if (!s) return respond_eio_error(wsi, kUnknownSid);
-    if (c->body_too_large) {
-        ++stats_.closed_protocol_error;
-        kill_session(*s, "polling body over max_payload");
-        return respond_json(wsi, 413, "{\"code\":3,\"message\":\"Payload too large\"}");
-    }
     SessionId id = id_of(*s);
     PollSink sink([&](const EioPacket& p) {
         if (Session* live = find(id)) handle_packet(*live, p);
@@ -1536,7 +1558,7 @@ int ServerImpl::refuse_tcp() {
     constexpr int64_t kLogIntervalMs = 10000;
     ++stats_.tcp_refused;
     int64_t now = platform::monotonic_ms();
-    if (now - tcp_full_logged_ms_ >= kLogIntervalMs) {
+    if (tcp_full_logged_ms_ == INT64_MIN || now - tcp_full_logged_ms_ >= kLogIntervalMs) {
         OUTPOST_LOG(warn, "tcp_full", "open=%llu capacity=%llu refused=%llu fd_limit=%lld hint=\"raise max_connections or the open-file limit\"",
                     (unsigned long long)stats_.tcp_open, (unsigned long long)tcp_capacity_,
                     (unsigned long long)(stats_.tcp_refused - tcp_refused_logged_), (long long)opt_.fd_limit);
