@@ -898,6 +898,17 @@ bool ServerImpl::connect_allowed(const std::string& ip) {
     return false;
 }
 
+// Only "Upgrade: websocket" goes on. lws 4.1 answers any other value with 403, completes the
+// transaction (which can free the header table), then calls this with `in` pointing into the
+// freed table and compares it again after we return (a use-after-free the fuzz target found, the
+// CVE-2025-11677 path). So `in` is never read: the header is read again, and a table that is gone
+// means that 403 was sent: hang up, and lws never reaches its second comparison.
+bool upgrade_allowed(struct lws* wsi) {
+    char up[16] = {0};
+    if (lws_hdr_copy(wsi, up, sizeof up, WSI_TOKEN_UPGRADE) != 9) return false;
+    return std::equal(up, up + 9, "websocket", [](char a, char b) { return (a | 0x20) == b; });
+}
+
 const char* method_of(struct lws* wsi) {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) return "GET";
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
@@ -1612,6 +1623,8 @@ int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c) on_conn_closed(wsi, c);
         return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return upgrade_allowed(wsi) ? 0 : -1;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return on_filter_ws(wsi, c);
     case LWS_CALLBACK_ESTABLISHED:
