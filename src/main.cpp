@@ -186,13 +186,16 @@ void wake_loop() {
     if (net::Server* s = g_wake_target.load()) s->wake();
 }
 
-void check_fd_limit(const settings::Settings& s) {
+// Returns the open-file limit now in force (-1 when unknown); the transport keeps its TCP
+// connections under it.
+int64_t check_fd_limit(const settings::Settings& s) {
     int64_t wanted = s.max_connections + 64;
     int64_t got = platform::raise_fd_limit(wanted);
     if (got >= 0 && got < wanted)
         OUTPOST_LOG(warn, "fd_limit_low",
-                    "limit=%lld wanted=%lld max_connections=%lld hint=\"raise LimitNOFILE or ulimit -n; handshakes beyond the limit fail\"",
+                    "limit=%lld wanted=%lld max_connections=%lld hint=\"raise LimitNOFILE or ulimit -n; connections beyond the limit are refused\"",
                     (long long)got, (long long)wanted, (long long)s.max_connections);
+    return got;
 }
 
 std::optional<auth::KeySet> load_keys_logged(const settings::Settings& s) {
@@ -267,7 +270,7 @@ int cmd_run(const Args& a) {
     core::log_level_from_name(s.log_level, level);
     core::log_set_level(level);
     int64_t started = platform::monotonic_ms();
-    check_fd_limit(s);
+    int64_t fd_limit = check_fd_limit(s);
     if (!platform::make_dirs(s.data_dir, 0700)) {
         OUTPOST_LOG(error, "data_dir_failed", "path=%s error=\"%s\"", s.data_dir.c_str(), platform::last_error().c_str());
         return 1;
@@ -296,7 +299,9 @@ int cmd_run(const Args& a) {
             return 1;
         }
     }
-    std::unique_ptr<net::Server> server = net::Server::create(server_options(s));
+    net::ServerOptions net_options = server_options(s);
+    net_options.fd_limit = fd_limit;
+    std::unique_ptr<net::Server> server = net::Server::create(net_options);
     std::unique_ptr<store::Store> db;
     if (!s.conformance) {
         Result<std::unique_ptr<store::Store>> opened = store::Store::open(store_options(s), [] { wake_loop(); });

@@ -124,6 +124,11 @@ std::string HttpApi::metrics_text() const {
     metric(out, "outpost_frames_out_total", "counter", "Engine.IO packets sent.", e.frames_out);
     metric(out, "outpost_frames_in_total", "counter", "Engine.IO messages received.", e.frames_in);
     metric(out, "outpost_send_queue_bytes", "gauge", "Bytes waiting in send queues.", e.queued_bytes);
+    metric(out, "outpost_tcp_connections", "gauge", "TCP connections open (any kind).", e.tcp_open);
+    metric(out, "outpost_tcp_refused_total", "counter", "TCP connections closed at once: over the TCP capacity.", e.tcp_refused);
+    metric(out, "outpost_http_bodies_reading", "gauge", "HTTP request bodies being received.", e.http_bodies_reading);
+    metric(out, "outpost_http_body_bytes_reserved", "gauge", "Declared length of the bodies being received.", e.http_body_bytes_reserved);
+    metric(out, "outpost_http_busy_total", "counter", "Request bodies refused with 503: the body budget was spent.", e.http_refused_busy);
     if (src_.sio) {
         metric(out, "outpost_sockets_connected_total", "counter", "Socket.IO namespace connects accepted.", src_.sio->sockets_connected);
         metric(out, "outpost_connects_refused_total", "counter", "Socket.IO connects refused.", src_.sio->connects_refused);
@@ -208,6 +213,13 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     }
     if (req.method == "POST" && req.path.rfind("/api/", 0) == 0) return admin_post(req);
     return error(404, "not_found", "no such endpoint");
+}
+
+net::HttpResponse HttpApi::check_head(const net::HttpRequest& req) {
+    int status = 0;
+    if (req.method == "POST" && req.path.rfind("/api/", 0) == 0 && !is_admin(req.authorization, status))
+        return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+    return net::HttpResponse{0, {}, {}};
 }
 
 // POST /api/rooms/<room>/messages: `{body, clientId?}` stored as user "system" through the same

@@ -38,6 +38,8 @@ public:
     void set_draining(bool d) { draining_ = d; }
 
     net::HttpResponse handle(const net::HttpRequest& req) override;
+    // POST /api/* needs admin rights: refused (401/403) before its body is read.
+    net::HttpResponse check_head(const net::HttpRequest& req) override;
 
     std::string stats_json() const;
     std::string metrics_text() const;

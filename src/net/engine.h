@@ -59,6 +59,9 @@ struct HttpRequest {
     std::string_view accept_encoding{}; // the Accept-Encoding header, empty when absent
 };
 struct HttpResponse {
+    HttpResponse() = default;
+    HttpResponse(int s, std::string type, std::string b, bool later = false)
+        : status(s), content_type(std::move(type)), body(std::move(b)), deferred(later) {}
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
@@ -66,11 +69,17 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers{};
     // The handler answers later with Transport::http_reply(reply_token, ...), e.g. after a commit.
     bool deferred = false;
+    // More header lines ("etag", "\"abc\""), written as given after the transport's own.
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 class HttpHandler {
 public:
     virtual ~HttpHandler() = default;
     virtual HttpResponse handle(const HttpRequest& req) = 0;
+    // Sees a request with a body before the body is read (`req.body` is empty): an answer with a
+    // non-zero status refuses it at once and the body is never read (e.g. 401 without an admin
+    // token). Status 0: read the body, then handle().
+    virtual HttpResponse check_head(const HttpRequest&) { return HttpResponse{0, {}, {}}; }
 };
 
 // Counters the transport keeps (read by metrics and tests).
@@ -88,6 +97,11 @@ struct EngineStats {
     uint64_t bytes_out = 0;
     uint64_t frames_in = 0;
     uint64_t queued_bytes = 0;
+    uint64_t tcp_open = 0;          // accepted TCP connections now open (any kind)
+    uint64_t tcp_refused = 0;       // accepted and closed at once: over the TCP capacity
+    uint64_t http_bodies_reading = 0;   // request bodies being received now
+    uint64_t http_body_bytes_reserved = 0; // their declared lengths, against the body budget
+    uint64_t http_refused_busy = 0; // bodies refused (503) because the budget was spent
 };
 
 // The transport's services to the layers above.

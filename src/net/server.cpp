@@ -42,6 +42,7 @@ constexpr size_t kRxBufferSize = 512;
 constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message, besides the pieces of a long one
 constexpr size_t kMaxQueueFrames = 1u << 14; // per session, besides the byte limit
 constexpr size_t kSidBytes = 15, kSidChars = 20; // an Engine.IO sid: base64url of 15 random bytes
+constexpr int64_t kDiscardMs = 2000; // a refused request's body is dropped for at most this long, then closed
 
 // Engine.IO HTTP error codes (PROTOCOL.md §1).
 enum EioError { kUnknownTransport = 0, kUnknownSid = 1, kBadHandshakeMethod = 2, kBadRequest = 3, kUnsupportedVersion = 5 };
@@ -57,6 +58,9 @@ const char* eio_error_message(int code) {
     return "Bad request";
 }
 
+// PROTOCOL.md §10: a handshake from an Origin that cors_origins does not list.
+constexpr std::string_view kOriginRefused = "{\"code\":\"origin_not_allowed\",\"message\":\"Origin is not in cors_origins\"}";
+
 enum class ConnKind : uint8_t { none, http, poll_get, poll_post, api_post, ws };
 
 // What an upgrade request carried, kept from FILTER_PROTOCOL_CONNECTION to ESTABLISHED.
@@ -70,10 +74,13 @@ struct PendingWs {
 // Ordered for size (88 bytes): lws allocates one per connection.
 struct Conn {
     ConnKind kind;
-    bool body_too_large;
+    bool body_refused;     // http: a body is declared but will not be kept (refused): dropped
     bool close_now;        // ws: close at the next WRITEABLE
     bool going_away;
     bool probe_reply;      // ws probe: "3probe" to send
+    bool close_after;      // http: the request asked for Connection: close (or is HTTP/1.0)
+    bool keep_alive_10;    // http: an HTTP/1.0 request that asked for keep-alive
+    bool body_done;        // http: the body is complete; handled at the next HTTP_WRITEABLE
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
@@ -83,7 +90,8 @@ struct Conn {
     uint64_t linger_token; // ws: everything is sent, waiting for the client to close first
     int64_t linger_end_ms; // ...until then at the latest
     int64_t last_rx_ms;    // when the client last sent something
-    char method[8];
+    uint32_t body_reserved; // http: the declared body length, held against the body budget
+    uint32_t body_deadline; // http: the body must be complete by then (low 32 bits of monotonic ms)
 };
 static_assert(sizeof(Conn) <= 88, "Conn is allocated per connection: keep it small");
 
@@ -169,6 +177,8 @@ public:
     Status start(std::string& error) override;
     int port() const override { return bound_port_; }
     bool run_once() override;
+    bool run_nowait() override;
+    bool adopt(int fd) override { return ctx_ && vhost_ && lws_adopt_socket_vhost(vhost_, fd) != nullptr; }
     const char* event_loop() const override;
     void wake() override { if (ctx_) lws_cancel_service(ctx_); }
     void set_draining(bool d) override { draining_ = d; }
@@ -249,6 +259,8 @@ private:
     void handle_packet(Session& s, const EioPacket& p);
     int on_http(struct lws* wsi, Conn* c, const char* path);
     int on_body_done(struct lws* wsi, Conn* c);
+    void count_tcp(bool opened);
+    int refuse_tcp();
     int on_poll_get(struct lws* wsi, Conn* c, Session& s);
     int on_filter_ws(struct lws* wsi, Conn* c);
     int on_ws_established(struct lws* wsi, Conn* c);
@@ -261,14 +273,22 @@ private:
     void detach_conn(Conn* c);
 
     // outbound HTTP
-    int respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool binary = false,
-                const std::vector<std::pair<std::string, std::string>>& headers = {});
+    int respond(struct lws* wsi, const HttpResponse& r);
+    int respond(struct lws* wsi, int status, const char* content_type, std::string_view body) {
+        return respond(wsi, HttpResponse{status, content_type, std::string(body)});
+    }
+    int refuse_http(struct lws* wsi, Conn* c, int status, std::string_view body);
+    bool begin_body(struct lws* wsi, Conn* c, int64_t length);
+    void end_body(Conn* c);
+    int on_body(struct lws* wsi, Conn* c, const char* in, size_t len);
+    int on_body_complete(struct lws* wsi, Conn* c);
     int respond_eio_error(struct lws* wsi, int code);
     int respond_preflight(struct lws* wsi);
     int refuse_upgrade(struct lws* wsi, int status, std::string_view body);
     int respond_json(struct lws* wsi, int status, std::string_view body) { return respond(wsi, status, "application/json", body); }
     std::string build_poll_payload(Session& s, bool& binary);
     bool origin_allowed(std::string_view origin) const;
+    bool cors_wildcard() const;
     bool parse_eio(const Query& q, int& eio, int& err) const;
     bool connect_allowed(const std::string& ip);
     void arm_timer();
@@ -305,6 +325,10 @@ private:
     bool stopping_ = false;
     std::string scratch_;
     std::vector<unsigned char> coalesce_; // reused: no allocation per write in steady state
+    size_t tcp_capacity_ = SIZE_MAX; // accepted TCP connections allowed at once (start())
+    uint64_t wsi_count_ = 0, wsi_base_ = 0; // every lws connection object; base: those of the context itself
+    int64_t tcp_full_logged_ms_ = INT64_MIN; // the "tcp_full" warning: once per interval
+    uint64_t tcp_refused_logged_ = 0;
 };
 
 ServerImpl* g_server = nullptr; // the lws protocol callback has no other way to reach us
@@ -328,8 +352,18 @@ const struct lws_protocols kProtocols[] = {
 
 // ---------------------------------------------------------------- lifecycle
 
+// Accepted TCP connections allowed at once: two per session slot (a long-poll GET and a POST, or
+// a WebSocket and its polling predecessor) plus room for health checks and API calls, and never
+// more than the open-file limit leaves after kFdReserve descriptors for the rest of the process
+// (database, log, event loop). Beyond it a connection is accepted and closed at once, so accept()
+// never fails for want of a descriptor (it would stay readable and spin the loop).
+constexpr int64_t kFdReserve = 32, kTcpHeadroom = 64;
+
 Status ServerImpl::start(std::string& error) {
     g_server = this;
+    int64_t capacity = int64_t(2 * opt_.max_connections) + kTcpHeadroom;
+    if (opt_.fd_limit > 0) capacity = std::min(capacity, std::max<int64_t>(opt_.fd_limit - kFdReserve, 4));
+    tcp_capacity_ = size_t(capacity);
     lws_set_log_level(LLL_ERR, nullptr);
     struct lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
@@ -381,6 +415,8 @@ Status ServerImpl::start(std::string& error) {
                 " (address in use, no permission, or a TLS file that cannot be loaded)";
         return Status::unavailable;
     }
+    wsi_base_ = wsi_count_; // the listening socket and lws' own wake-up pipe
+    stats_.tcp_open = 0;
     vhost_ = lws_get_vhost_by_name(ctx_, "default");
     bound_port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : -1;
     if (bound_port_ <= 0) {
@@ -433,6 +469,19 @@ bool ServerImpl::service() {
 bool ServerImpl::run_once() {
     if (!ctx_ || stopping_) return false;
     return service();
+}
+
+bool ServerImpl::run_nowait() {
+    if (!ctx_ || stopping_) return false;
+    timers_.run_due(platform::monotonic_ms());
+    arm_timer();
+#if OUTPOST_HAVE_LIBEV
+    if (loop_) {
+        ev_run(loop_, EVRUN_NOWAIT);
+        return true;
+    }
+#endif
+    return lws_service(ctx_, -1) >= 0;
 }
 
 const char* ServerImpl::event_loop() const {
@@ -690,64 +739,128 @@ private:
 
 // ---------------------------------------------------------------- HTTP
 
+bool ServerImpl::cors_wildcard() const {
+    return std::find(opt_.cors_origins.begin(), opt_.cors_origins.end(), "*") != opt_.cors_origins.end();
+}
+
 bool ServerImpl::origin_allowed(std::string_view origin) const {
     for (const std::string& o : opt_.cors_origins)
         if (o == "*" || o == origin) return true;
     return false;
 }
 
-int ServerImpl::respond(struct lws* wsi, int status, const char* content_type, std::string_view body, bool,
-                        const std::vector<std::pair<std::string, std::string>>& headers) {
+// The connection's persistence rules (PROTOCOL.md §10, RFC 9112 §9.3): `close` among the
+// Connection tokens, or HTTP/1.0 without `keep-alive`, closes after the answer.
+void read_persistence(struct lws* wsi, Conn* c) {
+    char value[128] = {0};
+    bool close = false, keep_alive = false;
+    if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_CONNECTION) > 0) {
+        std::string_view rest(value);
+        while (!rest.empty()) {
+            size_t comma = rest.find(',');
+            std::string_view token = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+            while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+            auto is = [&](std::string_view word) {
+                return token.size() == word.size() &&
+                       std::equal(token.begin(), token.end(), word.begin(), [](char a, char b) { return (a | 0x20) == b; });
+            };
+            if (is("close")) close = true;
+            else if (is("keep-alive")) keep_alive = true;
+        }
+    }
+    char version[16] = {0};
+    bool http10 = lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_HTTP) > 0 && std::string_view(version) == "HTTP/1.0";
+    c->close_after = close || (http10 && !keep_alive);
+    c->keep_alive_10 = http10 && keep_alive && !close;
+}
+
+// Writes a complete answer: status, our headers, CORS (§10), persistence, the response's own
+// headers, then the body; completes the HTTP transaction. Returns -1 when the connection is to close.
+int ServerImpl::respond(struct lws* wsi, const HttpResponse& r) {
+    auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
+    bool close_after = c && c->close_after;
     std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char* start = buf + LWS_PRE;
+    size_t extra = origin.size();
+    bool has_cache_control = false;
+    for (const auto& [name, value] : r.headers) {
+        extra += name.size() + value.size() + 4;
+        if (name.size() == 13 && std::equal(name.begin(), name.end(), "cache-control", [](char a, char b) { return (a | 0x20) == b; }))
+            has_cache_control = true;
+    }
+    std::vector<unsigned char> head(LWS_PRE + 1024 + extra);
+    unsigned char* start = head.data() + LWS_PRE;
     unsigned char* p = start;
-    unsigned char* end = buf + sizeof buf;
-    if (lws_add_http_common_headers(wsi, unsigned(status), content_type, body.size(), &p, end)) return -1;
-    if (!origin.empty() && origin_allowed(origin)) {
-        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-origin:"),
-                                        reinterpret_cast<const unsigned char*>(origin.data()), int(origin.size()), &p, end) ||
-            lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-credentials:"),
-                                        reinterpret_cast<const unsigned char*>("true"), 4, &p, end))
-            return -1;
+    unsigned char* end = head.data() + head.size();
+    auto add = [&](std::string_view name, std::string_view value) {
+        std::string n(name);
+        if (n.empty() || n.back() != ':') n += ':';
+        return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                           reinterpret_cast<const unsigned char*>(value.data()), int(value.size()), &p, end) == 0;
+    };
+    if (lws_add_http_common_headers(wsi, unsigned(r.status), r.content_type.c_str(), r.body.size(), &p, end)) return -1;
+    bool wildcard = cors_wildcard();
+    if (!origin.empty() && wildcard) {
+        if (!add("access-control-allow-origin:", "*")) return -1;
+    } else if (!origin.empty() && origin_allowed(origin)) {
+        if (!add("access-control-allow-origin:", origin) || !add("access-control-allow-credentials:", "true")) return -1;
     }
-    bool own_cache_control = false; // HttpResponse::headers: names in lower case, written as given
-    for (const auto& [name, value] : headers) {
-        std::string n = name + ":";
-        own_cache_control |= name == "cache-control";
-        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
-                                        reinterpret_cast<const unsigned char*>(value.data()), int(value.size()), &p, end))
-            return -1;
-    }
-    if (!own_cache_control && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                                          reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end))
-        return -1;
+    if (!wildcard && !add("vary:", "Origin")) return -1;
+    if (!has_cache_control && !add("cache-control:", "no-store")) return -1;
+    if (close_after && !add("connection:", "close")) return -1;
+    if (!close_after && c && c->keep_alive_10 && !add("connection:", "keep-alive")) return -1;
+    for (const auto& [name, value] : r.headers)
+        if (!add(name, value)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
-    if (!body.empty()) {
-        std::vector<unsigned char> out(LWS_PRE + body.size());
-        std::memcpy(out.data() + LWS_PRE, body.data(), body.size());
-        if (lws_write(wsi, out.data() + LWS_PRE, body.size(), LWS_WRITE_HTTP_FINAL) < 0) return -1;
+    if (!r.body.empty()) {
+        std::vector<unsigned char> out(LWS_PRE + r.body.size());
+        std::memcpy(out.data() + LWS_PRE, r.body.data(), r.body.size());
+        if (lws_write(wsi, out.data() + LWS_PRE, r.body.size(), LWS_WRITE_HTTP_FINAL) < 0) return -1;
     }
-    stats_.bytes_out += body.size();
+    stats_.bytes_out += r.body.size();
+    if (c) c->body_done = false;
+    if (close_after && c && c->body_refused) {
+        // Refused before its body was read: the body is read and dropped for a moment so that the
+        // client, still sending, reads this answer instead of a reset (nginx's lingering close).
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, int(kDiscardMs / 1000));
+        return 0;
+    }
+    if (close_after) return -1; // lws closes after writing what is buffered
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+// An answer after which the connection closes: for a request whose body will not be read.
+int ServerImpl::refuse_http(struct lws* wsi, Conn* c, int status, std::string_view body) {
+    c->close_after = true;
+    c->keep_alive_10 = false;
+    respond_json(wsi, status, body);
+    return -1;
 }
 
 // CORS preflight for polling requests from browsers on other origins.
 int ServerImpl::respond_preflight(struct lws* wsi) {
+    auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
     std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
-    unsigned char buf[LWS_PRE + 1024];
+    unsigned char buf[LWS_PRE + 1024 + 256];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf;
     auto add = [&](const char* name, std::string_view value) {
         return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name),
                                            reinterpret_cast<const unsigned char*>(value.data()), int(value.size()), &p, end);
     };
     if (lws_add_http_common_headers(wsi, 204, "text/plain", 0, &p, end)) return -1;
-    if (!origin.empty() && origin_allowed(origin) &&
-        (add("access-control-allow-origin:", origin) || add("access-control-allow-credentials:", "true") ||
-         add("access-control-allow-methods:", "GET, POST, OPTIONS") ||
-         add("access-control-allow-headers:", "content-type, authorization") || add("access-control-max-age:", "600")))
-        return -1;
+    bool wildcard = cors_wildcard();
+    if (!origin.empty() && origin.size() <= 256 && origin_allowed(origin)) {
+        if ((wildcard ? add("access-control-allow-origin:", "*")
+                      : (add("access-control-allow-origin:", origin) || add("access-control-allow-credentials:", "true"))) ||
+            add("access-control-allow-methods:", "GET, POST, OPTIONS") ||
+            add("access-control-allow-headers:", "content-type, authorization") || add("access-control-max-age:", "600"))
+            return -1;
+    }
+    if (!wildcard && add("vary:", "Origin")) return -1;
+    if (c && c->close_after && add("connection:", "close")) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (c && c->close_after) return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -785,6 +898,17 @@ bool ServerImpl::connect_allowed(const std::string& ip) {
     return false;
 }
 
+// Only "Upgrade: websocket" goes on. lws 4.1 answers any other value with 403, completes the
+// transaction (which can free the header table), then calls this with `in` pointing into the
+// freed table and compares it again after we return (a use-after-free the fuzz target found, the
+// CVE-2025-11677 path). So `in` is never read: the header is read again, and a table that is gone
+// means that 403 was sent: hang up, and lws never reaches its second comparison.
+bool upgrade_allowed(struct lws* wsi) {
+    char up[16] = {0};
+    if (lws_hdr_copy(wsi, up, sizeof up, WSI_TOKEN_UPGRADE) != 9) return false;
+    return std::equal(up, up + 9, "websocket", [](char a, char b) { return (a | 0x20) == b; });
+}
+
 const char* method_of(struct lws* wsi) {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) return "GET";
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
@@ -808,18 +932,137 @@ bool endpoint_of(std::string_view path, bool engineio_on, Endpoint& ep) {
     return false;
 }
 
+// The declared Content-Length: -1 when absent, -2 when it is not a plain decimal number.
+int64_t content_length(struct lws* wsi) {
+    char buf[32] = {0};
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) return -1;
+    if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) return -2;
+    int64_t n = 0;
+    for (const char* q = buf; *q; ++q) {
+        if (*q < '0' || *q > '9' || n > (INT64_MAX - 9) / 10) return -2;
+        n = n * 10 + (*q - '0');
+    }
+    return buf[0] ? n : -2;
+}
+
+// Starts receiving a request body of `length` bytes, within the limits: one body is at most
+// max_payload; all bodies being received at once hold at most kBodyBudgetPayloads * max_payload
+// bytes (reserved by their declared length) on at most max_connections connections; a body must
+// be complete within ping_interval + ping_timeout of its headers. False: refused, answered, closing.
+constexpr size_t kBodyBudgetPayloads = 16;
+
+bool ServerImpl::begin_body(struct lws* wsi, Conn* c, int64_t length) {
+    if (uint64_t(length) > opt_.max_payload) {
+        refuse_http(wsi, c, 413, "{\"code\":\"payload_too_large\",\"message\":\"request body over max_payload\"}");
+        return false;
+    }
+    if (stats_.http_body_bytes_reserved + uint64_t(length) > kBodyBudgetPayloads * opt_.max_payload ||
+        stats_.http_bodies_reading >= opt_.max_connections) {
+        ++stats_.http_refused_busy;
+        refuse_http(wsi, c, 503, "{\"code\":\"server_busy\",\"message\":\"too many request bodies in flight; retry later\"}");
+        return false;
+    }
+    c->body = new std::string();
+    c->body_refused = false;
+    c->body_reserved = uint32_t(length);
+    c->body_deadline = uint32_t(platform::monotonic_ms() + opt_.ping_interval_ms + opt_.ping_timeout_ms);
+    ++stats_.http_bodies_reading;
+    stats_.http_body_bytes_reserved += uint64_t(length);
+    return true;
+}
+
+void ServerImpl::end_body(Conn* c) {
+    if (c->body) --stats_.http_bodies_reading;
+    stats_.http_body_bytes_reserved -= c->body_reserved;
+    c->body_reserved = 0;
+    delete c->body;
+    c->body = nullptr;
+}
+
+// A piece of a request body. lws 4.1 misreads a body whose request was pipelined behind another
+// in one read: it hands the request's own header bytes over as its body (and would then spin on
+// the rest). Such a "body" starts with the request line: the connection is closed instead.
+int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
+    (void)wsi;
+    if (!c->body) // refused: dropped until the deadline
+        return c->body_refused && int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) <= 0 ? 0 : -1;
+    if (c->body_done) return -1;
+    if (c->body->empty()) {
+        std::string_view head(in, len);
+        while (!head.empty() && (head.front() == '\r' || head.front() == '\n')) head.remove_prefix(1);
+        constexpr std::string_view kLine = "POST ";
+        if (!head.empty() && kLine.substr(0, std::min(head.size(), kLine.size())) == head.substr(0, kLine.size())) return -1;
+    }
+    if (int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) > 0) return -1; // a body that trickles
+    if (c->body->size() + len > opt_.max_payload) return -1; // lws delivers the declared length only
+    c->body->append(in, len);
+    return 0;
+}
+
+// The body is complete. It is handled (and answered) from HTTP_WRITEABLE, not from here: an
+// answer that completes the transaction inside lws' body loop makes lws 4.1 spin on pipelined
+// input. (lws_rx_flow_control cannot hold that input back: on an HTTP/1 connection it also
+// stops the WRITEABLE callbacks.) lws calls this again for the same request when more input is
+// pipelined behind the body: then the answer goes now, with Connection: close, and the
+// connection closes.
+int ServerImpl::on_body_complete(struct lws* wsi, Conn* c) {
+    if (!c->body) return -1; // a refused body, all dropped: close
+    if (!c->body_done) {
+        if (!c->body) return -1;
+        c->body_done = true;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    c->close_after = true;
+    c->keep_alive_10 = false;
+    if (c->body) on_body_done(wsi, c);
+    return -1;
+}
+
 int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     timers_.run_due(platform::monotonic_ms()); // deadlines first: a late timer must not win a race
     const char* method = method_of(wsi);
-    std::snprintf(c->method, sizeof c->method, "%s", method);
     c->kind = ConnKind::http;
     c->sess_index = kNoSession;
+    read_persistence(wsi, c);
+    bool post = !std::strcmp(method, "POST");
+    int64_t length = content_length(wsi);
+    // Bodies: POST only, with a Content-Length (no chunked bodies: lws 4.1 does not decode them).
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 || (post && length == -1))
+        return refuse_http(wsi, c, 411, "{\"code\":\"length_required\",\"message\":\"a request body needs Content-Length; chunked bodies are not accepted\"}");
+    if (length == -2) return refuse_http(wsi, c, 400, "{\"code\":\"bad_request\",\"message\":\"Content-Length: expected a decimal number\"}");
+    // Any answer given before a body is read (and a body of any method but POST is never read)
+    // closes the connection: lws 4.1 would otherwise discard the body itself and can spin when
+    // more requests are pipelined behind it.
+    const bool close_wanted = c->close_after, keep_alive_10 = c->keep_alive_10;
+    if (length > 0) {
+        c->close_after = true;
+        c->keep_alive_10 = false;
+        c->body_refused = true; // not kept unless begin_body accepts it
+        c->body_deadline = uint32_t(platform::monotonic_ms() + kDiscardMs);
+    }
+    auto read_body = [&] {
+        if (!begin_body(wsi, c, length)) return -1;
+        c->close_after = close_wanted;
+        c->keep_alive_10 = keep_alive_10;
+        return 0; // answered once the body is complete
+    };
     Endpoint ep;
     if (!endpoint_of(path, opt_.engineio_endpoint, ep)) {
-        if (!std::strcmp(method, "POST")) {
+        if (post) {
             c->kind = ConnKind::api_post;
-            c->body = new std::string();
-            return 0; // answered at body completion
+            if (http_) {
+                std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
+                HttpRequest head{"POST", path, {}, auth, {}, remote, 0};
+                HttpResponse refused = http_->check_head(head);
+                if (refused.status != 0) {
+                    c->close_after = true; // the body is never read
+                    c->keep_alive_10 = false;
+                    respond(wsi, refused);
+                    return -1;
+                }
+            }
+            return read_body();
         }
         HttpRequest req;
         std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
@@ -831,7 +1074,7 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
         req.if_none_match = if_none_match;
         req.accept_encoding = accept_encoding;
         HttpResponse r = http_ ? http_->handle(req) : HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such endpoint\"}"};
-        return respond(wsi, r.status, r.content_type.c_str(), r.body, false, r.headers);
+        return respond(wsi, r);
     }
     if (!std::strcmp(method, "OPTIONS")) return respond_preflight(wsi);
     Query q;
@@ -842,6 +1085,11 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     bool is_get = !std::strcmp(method, "GET"), is_post = !std::strcmp(method, "POST");
     if (!q.has_sid) {
         if (!is_get) return respond_eio_error(wsi, kBadHandshakeMethod);
+        std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+        if (!origin.empty() && !origin_allowed(origin)) {
+            ++stats_.handshakes_refused;
+            return respond_json(wsi, 403, kOriginRefused);
+        }
         std::string remote_ip = peer(wsi);
         if (!connect_allowed(remote_ip))
             return respond_json(wsi, 429, "{\"code\":\"rate_limited\",\"message\":\"too many new connections from this address\"}");
@@ -876,8 +1124,13 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     if (is_get) return on_poll_get(wsi, c, s);
     if (is_post) {
         c->kind = ConnKind::poll_post;
-        c->body = new std::string();
-        return 0;
+        if (length > 0 && uint64_t(length) > opt_.max_payload) { // refused unread; the session ends
+            ++stats_.closed_protocol_error;
+            c->sess_index = kNoSession;
+            kill_session(s, "polling body over max_payload");
+            return refuse_http(wsi, c, 413, "{\"code\":3,\"message\":\"Payload too large\"}");
+        }
+        return read_body();
     }
     return respond_eio_error(wsi, kBadRequest);
 }
@@ -898,12 +1151,11 @@ int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
     return 0;
 }
 
+// A complete request body, handled from HTTP_WRITEABLE (see on_body_complete).
 int ServerImpl::on_body_done(struct lws* wsi, Conn* c) {
     std::string body = c->body ? std::move(*c->body) : std::string();
-    delete c->body;
-    c->body = nullptr;
+    end_body(c);
     if (c->kind == ConnKind::api_post) {
-        if (c->body_too_large) return respond_json(wsi, 413, "{\"code\":\"payload_too_large\",\"message\":\"request body over max_payload\"}");
         std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
         char path[256] = {0};
         lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_POST_URI);
@@ -916,16 +1168,11 @@ int ServerImpl::on_body_done(struct lws* wsi, Conn* c) {
             lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
             return 0;
         }
-        return respond(wsi, r.status, r.content_type.c_str(), r.body);
+        return respond(wsi, r);
     }
     Session* s = find(c);
     c->sess_index = kNoSession;
     if (!s) return respond_eio_error(wsi, kUnknownSid);
-    if (c->body_too_large) {
-        ++stats_.closed_protocol_error;
-        kill_session(*s, "polling body over max_payload");
-        return respond_json(wsi, 413, "{\"code\":3,\"message\":\"Payload too large\"}");
-    }
     SessionId id = id_of(*s);
     PollSink sink([&](const EioPacket& p) {
         if (Session* live = find(id)) handle_packet(*live, p);
@@ -993,12 +1240,13 @@ void ServerImpl::http_reply(uint64_t token, const HttpResponse& r) {
 }
 
 int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
+    if (c->body_done && c->body) return on_body_done(wsi, c);
     if (c->deferred_reply) {
         std::unique_ptr<HttpResponse> r(c->deferred_reply);
         c->deferred_reply = nullptr;
         deferred_.erase(c->http_token);
         c->http_token = 0;
-        return respond(wsi, r->status, r->content_type.c_str(), r->body);
+        return respond(wsi, *r);
     }
     if (c->reply) {
         std::string r = std::move(*c->reply);
@@ -1071,6 +1319,9 @@ int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
         if (index == kNoSession) return eio_error(kUnknownSid);
         Session& s = sessions_[index];
         if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return eio_error(kBadRequest);
+    } else if (std::string origin = header(wsi, WSI_TOKEN_ORIGIN); !origin.empty() && !origin_allowed(origin)) {
+        ++stats_.handshakes_refused;
+        return refuse_upgrade(wsi, 403, kOriginRefused);
     } else if (free_.empty() || draining_) {
         ++stats_.handshakes_full;
         return refuse_upgrade(wsi, 503, draining_ ? "{\"code\":\"server_full\",\"message\":\"server is shutting down\"}"
@@ -1307,6 +1558,30 @@ int ServerImpl::write_coalesced(struct lws* wsi, Session& s) {
     return 0;
 }
 
+// ---------------------------------------------------------------- TCP capacity
+
+void ServerImpl::count_tcp(bool opened) {
+    if (opened) ++wsi_count_;
+    else if (wsi_count_) --wsi_count_;
+    stats_.tcp_open = wsi_count_ > wsi_base_ ? wsi_count_ - wsi_base_ : 0;
+}
+
+// A connection over the TCP capacity: closed at once (lws closes the accepted descriptor). Logged
+// at most once per interval, with the count refused since the last line.
+int ServerImpl::refuse_tcp() {
+    constexpr int64_t kLogIntervalMs = 10000;
+    ++stats_.tcp_refused;
+    int64_t now = platform::monotonic_ms();
+    if (tcp_full_logged_ms_ == INT64_MIN || now - tcp_full_logged_ms_ >= kLogIntervalMs) {
+        OUTPOST_LOG(warn, "tcp_full", "open=%llu capacity=%llu refused=%llu fd_limit=%lld hint=\"raise max_connections or the open-file limit\"",
+                    (unsigned long long)stats_.tcp_open, (unsigned long long)tcp_capacity_,
+                    (unsigned long long)(stats_.tcp_refused - tcp_refused_logged_), (long long)opt_.fd_limit);
+        tcp_full_logged_ms_ = now;
+        tcp_refused_logged_ = stats_.tcp_refused;
+    }
+    return 1;
+}
+
 // ---------------------------------------------------------------- teardown of a connection
 
 void ServerImpl::detach_conn(Conn* c) {
@@ -1316,8 +1591,7 @@ void ServerImpl::detach_conn(Conn* c) {
     c->http_token = 0;
     delete c->deferred_reply;
     c->deferred_reply = nullptr;
-    delete c->body;
-    c->body = nullptr;
+    end_body(c);
     delete c->reply;
     c->reply = nullptr;
     delete c->pending_ws;
@@ -1343,19 +1617,17 @@ int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, c, static_cast<const char*>(in));
     case LWS_CALLBACK_HTTP_BODY:
-        if (c->body) {
-            if (c->body->size() + len > opt_.max_payload) c->body_too_large = true;
-            else c->body->append(static_cast<const char*>(in), len);
-        }
-        return 0;
+        return on_body(wsi, c, static_cast<const char*>(in), len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return on_body_done(wsi, c);
+        return on_body_complete(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_poll_writeable(wsi, c);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c) on_conn_closed(wsi, c);
         return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return upgrade_allowed(wsi) ? 0 : -1;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return on_filter_ws(wsi, c);
     case LWS_CALLBACK_ESTABLISHED:
@@ -1369,6 +1641,14 @@ int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return 0;
+    case LWS_CALLBACK_WSI_CREATE:
+        count_tcp(true);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        count_tcp(false);
+        return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return stats_.tcp_open >= tcp_capacity_ ? refuse_tcp() : 0;
     default:
         return 0;
     }

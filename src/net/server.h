@@ -27,6 +27,7 @@ struct ServerOptions {
     int64_t connect_per_ip_burst = 60;      // new sessions per client address:
     int64_t connect_per_ip_per_ms = 60000;  // `burst` every `per_ms` (HTTP 429 beyond)
     std::string tls_cert_file, tls_key_file;
+    int64_t fd_limit = -1; // the process' open-file limit (-1: unknown): bounds accepted TCP connections
 };
 
 class Server : public Transport {
@@ -43,6 +44,11 @@ public:
     virtual int port() const = 0;
     // Runs one turn of the event loop (returns after events or a timer); false once stopped.
     virtual bool run_once() = 0;
+    // One turn that never waits: due timers and whatever socket events are ready now.
+    virtual bool run_nowait() = 0;
+    // Serves an already connected stream socket as if it had been accepted (the fuzz target
+    // feeds the whole server through one end of a socket pair). Takes ownership of `fd`.
+    virtual bool adopt(int fd) = 0;
     // "libev" or "poll": the loop lws runs on (known after start()).
     virtual const char* event_loop() const = 0;
     // Wakes run_once() from another thread or a signal handler (async-signal-safe).

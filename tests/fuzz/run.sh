@@ -20,6 +20,7 @@ max_len() {
     case $1 in
         fuzz_payload_*) echo 16384 ;;
         fuzz_jwt) echo 9216 ;;  # tokens up to the 8 KiB limit and a little past it
+        fuzz_server) echo 8192 ;; # a few pipelined requests, an upgrade and some frames
         *) echo 4096 ;;
     esac
 }
