@@ -82,6 +82,7 @@ struct EngineStats {
     uint64_t bytes_out = 0;
     uint64_t frames_in = 0;
     uint64_t queued_bytes = 0;
+    uint64_t poll_answers_resent = 0; // long-poll answers the client never read (a dropped GET), sent again
 };
 
 // The transport's services to the layers above.
@@ -98,6 +99,9 @@ public:
     virtual int eio_version(SessionId id) const = 0;
     // Bytes waiting in the session's send queue (0 when it is gone).
     virtual size_t queued_bytes(SessionId id) const = 0;
+    // True when the session is on long-polling and its client has not polled for a while (it has
+    // gone): a full queue there is an abandoned poll, not a slow reader.
+    virtual bool poll_abandoned(SessionId /*id*/) const { return false; }
     virtual core::Timers& timers() = 0;
     virtual int64_t now_ms() const = 0;
     virtual const EngineStats& stats() const = 0;
