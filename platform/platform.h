@@ -1,5 +1,6 @@
 // platform.h - Everything Outpost needs from the operating system, behind one small API.
-// Owns: clocks, randomness, signals, service notification, log sink, fd limits, files.
+// Owns: clocks, randomness, signals, service notification, log sink, fd limits, socket peer state,
+// files.
 // One implementation per folder (posix/ for any POSIX system, linux/ adds systemd and Linux
 // specifics); src/ calls only this header and never includes an OS header itself.
 #pragma once
@@ -41,6 +42,15 @@ bool log_to_journal();
 // Raises the open-file limit to at least `wanted` if the hard limit allows; returns the limit
 // now in force (soft), or -1 when it cannot be read.
 int64_t raise_fd_limit(int64_t wanted);
+
+// ---- Sockets
+// What the kernel knows of a connected TCP socket's peer, without reading from it: `open`;
+// `closed` (it sent FIN: nothing more will come); `reset` (it reset the connection, which a peer
+// does when it closes with our data unread, or when our data reaches it after it closed);
+// `unknown` where the system cannot tell. Linux reads the TCP state (TCP_INFO); elsewhere a
+// non-blocking MSG_PEEK tells open from closed, and a reset only until a read has reported it.
+enum class PeerState : uint8_t { open, closed, reset, unknown };
+PeerState peer_state(int fd);
 
 // ---- Files (for key material, config and data_dir housekeeping).
 bool read_file(const std::string& path, std::string& out, size_t max_bytes);

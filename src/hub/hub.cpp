@@ -336,7 +336,11 @@ void Hub::cut(sio::SocketId s, std::string_view code, std::string_view message) 
 void Hub::on_slow_consumer(sio::SocketId s) {
     if (!sock(s)) return;
     ++stats_.slow_consumer_cuts;
-    OUTPOST_LOG(info, "slow_consumer", "session=%u limit=%lld", s.session.index, (long long)settings_.limits.max_send_queue_bytes);
+    // A polling client that stopped polling has gone: said as such, not as a slow reader.
+    if (layer_->transport().poll_abandoned(s.session))
+        OUTPOST_LOG(info, "abandoned_poll", "session=%u queued=%zu", s.session.index, layer_->transport().queued_bytes(s.session));
+    else
+        OUTPOST_LOG(info, "slow_consumer", "session=%u limit=%lld", s.session.index, (long long)settings_.limits.max_send_queue_bytes);
     cut(s, "slow_consumer", "send queue over limits.max_send_queue_bytes");
 }
 
@@ -1087,9 +1091,10 @@ void Hub::sync(sio::SocketId s, Sock& k, User& u) {
         for (const store::Message& m : *rows) {
             if (m.seq > newest) break;
             if (m.sender == u.id && m.sender_device == k.device_id) continue; // it has its own messages
-            // Replay may exceed the live send-queue limit (it is one burst at connect) up to a
-            // budget of 16 times it; past that the rest of the room is a gap to page.
-            size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 16;
+            // Replay is one burst at connect: it may pass the send-queue limit up to twice it
+            // (the transport's hard bound, 4 times, leaves room for live traffic meanwhile);
+            // past that the rest of the room is a gap to page.
+            size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 2;
             sio::AckTag ack{layer_->new_ack_id(), r->rid, m.seq};
             if (layer_->transport().queued_bytes(s.session) < budget &&
                 layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", ack.id), true, &ack))

@@ -69,8 +69,6 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers{};
     // The handler answers later with Transport::http_reply(reply_token, ...), e.g. after a commit.
     bool deferred = false;
-    // More header lines ("etag", "\"abc\""), written as given after the transport's own.
-    std::vector<std::pair<std::string, std::string>> headers;
 };
 class HttpHandler {
 public:
@@ -102,6 +100,7 @@ struct EngineStats {
     uint64_t http_bodies_reading = 0;   // request bodies being received now
     uint64_t http_body_bytes_reserved = 0; // their declared lengths, against the body budget
     uint64_t http_refused_busy = 0; // bodies refused (503) because the budget was spent
+    uint64_t poll_answers_resent = 0; // long-poll answers the client never read (a dropped GET), sent again
 };
 
 // The transport's services to the layers above.
@@ -118,6 +117,9 @@ public:
     virtual int eio_version(SessionId id) const = 0;
     // Bytes waiting in the session's send queue (0 when it is gone).
     virtual size_t queued_bytes(SessionId id) const = 0;
+    // True when the session is on long-polling and its client has not polled for a while (it has
+    // gone): a full queue there is an abandoned poll, not a slow reader.
+    virtual bool poll_abandoned(SessionId /*id*/) const { return false; }
     virtual core::Timers& timers() = 0;
     virtual int64_t now_ms() const = 0;
     virtual const EngineStats& stats() const = 0;

@@ -39,8 +39,16 @@ constexpr uint32_t kNoSession = UINT32_MAX;
 // lws' receive buffer per WebSocket connection (allocated for its whole life): small, since most
 // Socket.IO messages fit; a longer message arrives in pieces and is gathered in the session.
 constexpr size_t kRxBufferSize = 512;
-constexpr uint32_t kMaxFragments = 1024;   // per WebSocket message, besides the pieces of a long one
+constexpr uint32_t kMaxFrames = 1024;      // WebSocket frames per message (fragments), whatever their size
 constexpr size_t kMaxQueueFrames = 1u << 14; // per session, besides the byte limit
+// The send queue may pass limits.max_send_queue_bytes (the soft limit) during a burst; it is cut
+// when it stays over it without the kernel taking bytes for longer than ping_timeout_ms, and at
+// once past this many times the limit (the hard bound on memory per session, replay included).
+constexpr size_t kHardQueueFactor = 4;
+constexpr size_t kMaxPollPackets = 16;        // per long-polling answer (PROTOCOL.md §13)
+constexpr int64_t kPollAbandonMs = 1000;      // polling with no GET for this long: the client has gone
+constexpr int64_t kWsSweepMs = 200;           // WebSocket states lws reaches silently are checked this often
+constexpr int64_t kWsCloseAckMs = 600;        // after lws' own Close frame, the client's answer is awaited this long
 constexpr size_t kSidBytes = 15, kSidChars = 20; // an Engine.IO sid: base64url of 15 random bytes
 constexpr int64_t kDiscardMs = 2000; // a refused request's body is dropped for at most this long, then closed
 
@@ -68,19 +76,23 @@ struct PendingWs {
     int eio = 4;
     Endpoint endpoint = Endpoint::socketio;
     std::string sid, authorization, token, remote;
+    bool close_at_once = false; // a second WebSocket for a session that has one: accepted, then closed
 };
 
 // lws per-connection user data: lws zeroes it, so only PODs and owning raw pointers here.
-// Ordered for size (88 bytes): lws allocates one per connection.
+// Ordered for size (88 bytes; the flags are bits): lws allocates one per connection.
 struct Conn {
     ConnKind kind;
-    bool body_refused;     // http: a body is declared but will not be kept (refused): dropped
-    bool close_now;        // ws: close at the next WRITEABLE
-    bool going_away;
-    bool probe_reply;      // ws probe: "3probe" to send
-    bool close_after;      // http: the request asked for Connection: close (or is HTTP/1.0)
-    bool keep_alive_10;    // http: an HTTP/1.0 request that asked for keep-alive
-    bool body_done;        // http: the body is complete; handled at the next HTTP_WRITEABLE
+    bool body_refused : 1;     // http: a body is declared but will not be kept (refused): dropped
+    bool close_now : 1;        // ws: close at the next WRITEABLE
+    bool going_away : 1;
+    bool probe_reply : 1;      // ws probe: "3probe" to send
+    bool close_after : 1;      // http: the request asked for Connection: close (or is HTTP/1.0)
+    bool keep_alive_10 : 1;    // http: an HTTP/1.0 request that asked for keep-alive
+    bool body_done : 1;        // http: the body is complete; handled at the next HTTP_WRITEABLE
+    bool sent_close : 1;       // ws: our Close frame is out; nothing but the TCP close may follow
+    bool carries_answer : 1;   // poll: carried the session's last answer (sess_index still names it)
+    bool too_large : 1;        // ws: close with 1009 (a frame declared more than max_payload)
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
@@ -108,15 +120,24 @@ struct Session {
     bool awaiting_pong = false;
     int64_t ping_due = 0;
     int64_t dead_at = 0;
+    int64_t hb_armed_at = INT64_MAX; // deadline of the session's one pending heartbeat timer entry
+    int64_t stall_since = 0;    // the queue is over the soft limit and the kernel took nothing since
+    int64_t poll_idle_since = 0; // polling: no GET pending since then (0 while one is)
     struct lws* poll_wsi = nullptr;
     struct lws* ws_wsi = nullptr; // active or probing WebSocket
     char sid_chars[kSidChars] = {}; // in place: ServerImpl::sids_ reads it
     std::string_view sid() const { return {sid_chars, kSidChars}; }
     pool::Ring<FrameRef, 4> queue{kMaxQueueFrames}; // 4 frames in place: an idle session holds no heap
     size_t queued_bytes = 0;
+    // Polling: the last answer's frames and the connection that carried them, kept until the
+    // client shows it read them (its next request); put back in front of the queue when that
+    // connection was reset with the answer unread (a dropped GET).
+    struct lws* answer_wsi = nullptr;
+    std::vector<FrameRef> answered;
     std::string rx;
     bool rx_binary = false;
-    uint32_t rx_fragments = 0;
+    bool rx_in_frame = false; // a WebSocket frame's payload is still arriving
+    uint32_t rx_frames = 0;   // frames of the message being received
 };
 
 // Query arguments of an Engine.IO request.
@@ -221,6 +242,10 @@ public:
         const Session* s = find(id);
         return s ? s->queued_bytes : 0;
     }
+    bool poll_abandoned(SessionId id) const override {
+        const Session* s = find(id);
+        return s && poll_gone(*s, platform::monotonic_ms());
+    }
     int eio_version(SessionId id) const override {
         const Session* s = find(id);
         return s ? s->eio : 0;
@@ -247,11 +272,20 @@ private:
     void new_sid(Session& s);
     FrameRef open_packet(const Session& s, bool ws);
     void start_heartbeat(Session& s);
+    void arm_heartbeat(Session& s, int64_t when);
     static void heartbeat_cb(void* ctx, uint64_t arg, int64_t now);
     static void linger_cb(void* ctx, uint64_t arg, int64_t now);
+    static void ws_sweep_cb(void* ctx, uint64_t arg, int64_t now);
+    void ws_protocol_closed(Session& s, struct lws* wsi, Conn* c);
+    void await_close_ack(struct lws* wsi, Conn* c);
     static void ws_linger_cb(void* ctx, uint64_t arg, int64_t now);
     void linger_ws(struct lws* wsi, Conn* c, bool going_away);
     bool push(Session& s, const FrameRef& f);
+    bool enqueue(Session& s, const FrameRef& f, bool bypass_limit);
+    void wrote(Session& s, bool kernel_took_all);
+    void requeue_answer(Session& s);
+    void settle_answer(Session& s, struct lws* next_wsi);
+    bool poll_gone(const Session& s, int64_t now) const;
     void kick(Session& s);
     void end_poll(Session& s, const char* v4_body, const char* v3_body);
 
@@ -417,6 +451,7 @@ Status ServerImpl::start(std::string& error) {
     }
     wsi_base_ = wsi_count_; // the listening socket and lws' own wake-up pipe
     stats_.tcp_open = 0;
+    timers_.schedule(platform::monotonic_ms() + kWsSweepMs, ws_sweep_cb, this, 0);
     vhost_ = lws_get_vhost_by_name(ctx_, "default");
     bound_port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : -1;
     if (bound_port_ <= 0) {
@@ -445,6 +480,57 @@ void ServerImpl::arm_timer() {
     }
 #endif
     lws_sul_schedule(ctx_, 0, &sul_, [](lws_sorted_usec_list_t*) { on_timer(); }, delay_ms * LWS_US_PER_MS);
+}
+
+// WebSocket states that lws reaches without a callback to us, checked on every session's
+// WebSocket a few times a second (one timer for all; a check is two field reads):
+// - lws found a protocol violation (bad opcode, reserved bits, bad continuation...) and sent its
+//   Close frame: it would wait 5 s for the answer while our heartbeat kept writing. Nothing more
+//   is written; the session ends; TCP is closed within kWsCloseAckMs (RFC 6455 §7.1.1).
+// - a frame header declared more than max_payload: refused with 1009 now, not when its bytes
+//   (or the first kRxBufferSize of them) have arrived.
+void ServerImpl::ws_sweep_cb(void* ctx, uint64_t, int64_t now) {
+    auto* self = static_cast<ServerImpl*>(ctx);
+    if (!self->ctx_) return;
+    for (Session& s : self->sessions_) {
+        if (!s.used || !s.ws_wsi) continue;
+        struct lws* wsi = s.ws_wsi;
+        auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
+        if (!c || c->close_now || c->too_large || c->sent_close) continue;
+        if (lws_get_close_length(wsi) > 0) {
+            self->ws_protocol_closed(s, wsi, c);
+        } else if (size_t(lws_remaining_packet_payload(wsi)) + s.rx.size() > self->opt_.max_payload) {
+            ++self->stats_.closed_protocol_error;
+            c->too_large = true;
+            c->sess_index = kNoSession;
+            s.ws_wsi = nullptr;
+            lws_callback_on_writable(wsi);
+            if (s.ws) self->kill_session(s, "message over max_payload");
+            else s.upgrading = false;
+        }
+    }
+    self->timers_.schedule(now + kWsSweepMs, ws_sweep_cb, self, 0);
+}
+
+// lws has sent a Close frame of its own: the connection carries nothing more; it is closed when
+// the client answers (lws does that) or kWsCloseAckMs later.
+void ServerImpl::ws_protocol_closed(Session& s, struct lws* wsi, Conn* c) {
+    ++stats_.closed_protocol_error;
+    c->sent_close = true;
+    c->sess_index = kNoSession;
+    s.ws_wsi = nullptr;
+    if (s.ws) kill_session(s, "websocket protocol error");
+    else s.upgrading = false;
+    await_close_ack(wsi, c);
+}
+
+void ServerImpl::await_close_ack(struct lws* wsi, Conn* c) {
+    c->sent_close = true;
+    if (c->linger_token) lingering_.erase(c->linger_token);
+    c->linger_token = next_linger_token_++;
+    c->linger_end_ms = platform::monotonic_ms() + kWsCloseAckMs;
+    lingering_[c->linger_token] = wsi;
+    timers_.schedule(c->linger_end_ms, ws_linger_cb, this, c->linger_token);
 }
 
 void ServerImpl::on_timer() {
@@ -493,17 +579,27 @@ const char* ServerImpl::event_loop() const {
 
 void ServerImpl::shutdown(int64_t deadline_ms) {
     draining_ = true;
-    // Wake the loop at the deadline even if no socket has anything to say.
-    timers_.schedule(deadline_ms, [](void*, uint64_t, int64_t) {}, nullptr, 0);
+    // The last close frames and poll answers get a short grace inside the deadline, not after it.
+    int64_t grace = std::clamp<int64_t>((deadline_ms - platform::monotonic_ms()) / 10, 0, 200);
+    int64_t drain_end = deadline_ms - grace;
+    // Wake the loop at the end of the drain even if no socket has anything to say.
+    timers_.schedule(drain_end, [](void*, uint64_t, int64_t) {}, nullptr, 0);
     for (Session& s : sessions_)
         if (s.used) close(id_of(s), "server shutting down", true);
-    while (stats_.sessions_open > 0 && platform::monotonic_ms() < deadline_ms) {
+    for (int64_t now = platform::monotonic_ms(); stats_.sessions_open > 0 && now < drain_end; now = platform::monotonic_ms()) {
+        // A polling client that does not come back cannot be told: its session ends once it has
+        // not polled for kPollAbandonMs, instead of holding the exit until the deadline.
+        for (Session& s : sessions_) {
+            if (!s.used || !poll_gone(s, now)) continue;
+            OUTPOST_LOG(info, "abandoned_poll", "sid=%.*s idle_ms=%lld queued=%zu", int(kSidChars), s.sid_chars,
+                        (long long)(now - s.poll_idle_since), s.queued_bytes);
+            kill_session(s, "abandoned poll", true);
+        }
         if (!service()) break;
     }
     for (Session& s : sessions_)
         if (s.used) kill_session(s, "server shutting down", true);
-    // A short grace so lws can write the last close frames and poll answers, then tear down.
-    int64_t grace_end = platform::monotonic_ms() + 200;
+    int64_t grace_end = platform::monotonic_ms() + grace;
     timers_.schedule(grace_end, [](void*, uint64_t, int64_t) {}, nullptr, 0);
     while (platform::monotonic_ms() < grace_end) {
         if (!service()) break;
@@ -540,10 +636,15 @@ Session* ServerImpl::open_session(int eio, Endpoint ep, bool ws) {
     s.endpoint = ep;
     s.ws = ws;
     s.upgrading = s.b64 = s.closing = s.going_away = s.awaiting_pong = false;
-    s.poll_wsi = s.ws_wsi = nullptr;
+    s.poll_wsi = s.ws_wsi = s.answer_wsi = nullptr;
+    s.answered.clear();
     s.queued_bytes = 0;
+    s.stall_since = 0;
+    s.poll_idle_since = ws ? 0 : platform::monotonic_ms();
+    s.hb_armed_at = INT64_MAX;
     s.rx.clear();
-    s.rx_fragments = 0;
+    s.rx_frames = 0;
+    s.rx_in_frame = false;
     new_sid(s);
     sids_.insert(idx);
     ++stats_.sessions_open;
@@ -563,6 +664,9 @@ void ServerImpl::free_session(Session& s, std::string_view reason) {
     stats_.queued_bytes -= s.queued_bytes;
     s.queue.clear();
     s.queued_bytes = 0;
+    s.answered.clear();
+    s.answered.shrink_to_fit();
+    s.answer_wsi = nullptr;
     s.rx.clear();
     s.rx.shrink_to_fit();
     --stats_.sessions_open;
@@ -573,6 +677,7 @@ void ServerImpl::free_session(Session& s, std::string_view reason) {
 // Answers the session's pending poll with a final body and detaches it from the session.
 void ServerImpl::end_poll(Session& s, const char* v4_body, const char* v3_body) {
     if (!s.poll_wsi) return;
+    s.poll_idle_since = platform::monotonic_ms();
     auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
     if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? v3_body : v4_body);
     if (pc) pc->sess_index = kNoSession;
@@ -608,33 +713,50 @@ FrameRef ServerImpl::open_packet(const Session& s, bool ws) {
 // v3: the client pings; the server closes after ping_interval + ping_timeout of silence.
 void ServerImpl::start_heartbeat(Session& s) {
     int64_t now = platform::monotonic_ms();
+    s.hb_armed_at = INT64_MAX;
     if (s.eio == 4) {
         s.ping_due = now + opt_.ping_interval_ms;
-        timers_.schedule(s.ping_due, heartbeat_cb, this, id_of(s).pack());
+        arm_heartbeat(s, s.ping_due);
     } else {
         s.dead_at = now + opt_.ping_interval_ms + opt_.ping_timeout_ms;
         s.awaiting_pong = true; // "awaiting the client's ping"
-        timers_.schedule(s.dead_at, heartbeat_cb, this, id_of(s).pack());
+        arm_heartbeat(s, s.dead_at);
     }
+}
+
+// A session has one heartbeat deadline and at most one timer entry for it in the common case:
+// a deadline that moves later (each v3 ping, each pong) leaves the pending entry alone, and the
+// entry, when it fires early, re-arms itself for the deadline then in force. Only a deadline that
+// moves earlier adds an entry, so the timer heap stays bounded by the number of sessions.
+void ServerImpl::arm_heartbeat(Session& s, int64_t when) {
+    if (when >= s.hb_armed_at) return;
+    s.hb_armed_at = when;
+    timers_.schedule(when, heartbeat_cb, this, id_of(s).pack());
 }
 
 void ServerImpl::heartbeat_cb(void* ctx, uint64_t arg, int64_t now) {
     auto* self = static_cast<ServerImpl*>(ctx);
     Session* s = self->find(SessionId::unpack(arg));
-    if (!s || s->closing) return;
+    if (!s) return;
+    if (now >= s->hb_armed_at) s->hb_armed_at = INT64_MAX; // this is the armed entry (or a later one)
+    if (s->closing) return;
     if (s->awaiting_pong) {
         if (now >= s->dead_at) {
             ++self->stats_.closed_ping_timeout;
             self->kill_session(*s, "ping timeout");
+            return;
         }
+        self->arm_heartbeat(*s, s->dead_at);
         return;
     }
     if (s->eio == 4 && now >= s->ping_due) {
         self->push(*s, FrameRef::text_packet('2', {}));
         s->awaiting_pong = true;
         s->dead_at = now + self->opt_.ping_timeout_ms;
-        self->timers_.schedule(s->dead_at, heartbeat_cb, self, arg);
+        self->arm_heartbeat(*s, s->dead_at);
+        return;
     }
+    self->arm_heartbeat(*s, s->ping_due);
 }
 
 // A closing session that never came back for its last poll is released.
@@ -657,13 +779,85 @@ void ServerImpl::kick(Session& s) {
     else if (!s.ws && s.poll_wsi) lws_callback_on_writable(s.poll_wsi);
 }
 
+// The send-queue limit (limits.max_send_queue_bytes) is judged on evidence that the client does
+// not read, not on the size of one burst: the queue may pass it while the kernel keeps taking
+// bytes (a group commit fans a whole batch out at once), and is refused once it has stayed over
+// it with no progress for ping_timeout_ms (a WebSocket whose socket buffer stays full, a polling
+// client that does not come back), or at once past kHardQueueFactor times the limit, which bounds
+// the memory of every session. A single frame larger than that still goes when nothing else
+// waits (a large history page is slow, not a reason to cut). `bypass_limit` is for the last
+// words before a cut.
+bool ServerImpl::enqueue(Session& s, const FrameRef& f, bool bypass_limit) {
+    if (!f) return false;
+    size_t soft = opt_.max_send_queue_bytes;
+    int64_t now = platform::monotonic_ms();
+    if (!bypass_limit && s.queued_bytes > 0) {
+        if (s.queued_bytes + f->len > soft * kHardQueueFactor) return false;
+        if (s.stall_since && now - s.stall_since > opt_.ping_timeout_ms) return false;
+    }
+    if (!push(s, f)) return false;
+    if (s.queued_bytes > soft && !s.stall_since) s.stall_since = now;
+    return true;
+}
+
+// Called after a write: progress resets the stall clock; a queue still over the limit starts it anew.
+void ServerImpl::wrote(Session& s, bool kernel_took_all) {
+    if (s.queued_bytes <= opt_.max_send_queue_bytes) s.stall_since = 0;
+    else if (kernel_took_all || !s.stall_since) s.stall_since = platform::monotonic_ms();
+}
+
+// The last poll answer's fate, decided when the client polls again on another connection
+// (`next_wsi`) or when the connection that carried it closes (null). A connection that the client
+// reset had the answer unread (a dropped GET): its frames go back in front of the queue, in
+// order, for the next poll. Otherwise the client read it.
+void ServerImpl::settle_answer(Session& s, struct lws* next_wsi) {
+    if (!s.answer_wsi || s.answer_wsi == next_wsi) {
+        s.answered.clear();
+        s.answer_wsi = nullptr;
+        return;
+    }
+    platform::PeerState peer = platform::peer_state(lws_get_socket_fd(s.answer_wsi));
+    s.answer_wsi = nullptr;
+    if (peer == platform::PeerState::reset) requeue_answer(s);
+    s.answered.clear();
+}
+
+void ServerImpl::requeue_answer(Session& s) {
+    if (s.answered.empty()) return;
+    if (s.queue.size() + s.answered.size() > kMaxQueueFrames) {
+        // No room to put the answer back in order: end the session rather than skip packets
+        // (the device replays from its cursor when it connects again).
+        ++stats_.closed_slow_consumer;
+        kill_session(s, "lost poll answer with a full queue");
+        return;
+    }
+    std::vector<FrameRef> rest;
+    rest.reserve(s.queue.size());
+    while (!s.queue.empty()) {
+        rest.push_back(std::move(s.queue.front()));
+        s.queue.pop();
+    }
+    size_t n = s.answered.size();
+    for (FrameRef& f : s.answered) {
+        s.queue.push(f);
+        s.queued_bytes += f->len;
+        stats_.queued_bytes += f->len;
+    }
+    for (FrameRef& f : rest) s.queue.push(std::move(f));
+    ++stats_.poll_answers_resent;
+    OUTPOST_LOG(debug, "poll_answer_lost", "sid=%.*s packets=%zu", int(kSidChars), s.sid_chars, n);
+    kick(s);
+}
+
+// A polling session whose client has not come back for kPollAbandonMs since its last GET ended.
+bool ServerImpl::poll_gone(const Session& s, int64_t now) const {
+    return !s.ws && !s.poll_wsi && s.poll_idle_since && now - s.poll_idle_since >= kPollAbandonMs;
+}
+
 bool ServerImpl::send(SessionId id, const FrameRef& frame, bool bypass_limit) {
     Session* s = find(id);
     if (!s || !frame || s->closing) return false;
-    // The limit bounds what waits; a single frame larger than the limit still goes when nothing
-    // else is waiting (a large history page is slow, not a reason to cut).
-    if (!bypass_limit && s->queued_bytes > 0 && s->queued_bytes + frame->len > opt_.max_send_queue_bytes) return false;
-    return push(*s, frame);
+    return enqueue(*s, frame, bypass_limit);
 }
 
 void ServerImpl::close(SessionId id, std::string_view reason, bool going_away) {
@@ -696,9 +890,16 @@ void ServerImpl::handle_packet(Session& s, const EioPacket& p) {
         return;
     case EioType::ping:
         if (s.eio == 3) {
-            push(s, FrameRef::text_packet('3', p.data));
+            // The pong counts against the send-queue limit like any frame: a client that pings
+            // without reading the answers is a slow consumer.
             s.dead_at = platform::monotonic_ms() + opt_.ping_interval_ms + opt_.ping_timeout_ms;
-            timers_.schedule(s.dead_at, heartbeat_cb, this, id_of(s).pack());
+            arm_heartbeat(s, s.dead_at);
+            if (!enqueue(s, FrameRef::text_packet('3', p.data), false)) {
+                ++stats_.closed_slow_consumer;
+                OUTPOST_LOG(info, "slow_consumer", "sid=%.*s queued=%zu limit=%zu cause=\"pongs not read\"", int(kSidChars), s.sid_chars,
+                            s.queued_bytes, opt_.max_send_queue_bytes);
+                kill_session(s, "slow consumer (pongs not read)");
+            }
             return;
         }
         ++stats_.closed_protocol_error;
@@ -708,7 +909,7 @@ void ServerImpl::handle_packet(Session& s, const EioPacket& p) {
         if (s.eio == 4 && s.awaiting_pong) {
             s.awaiting_pong = false;
             s.ping_due = platform::monotonic_ms() + opt_.ping_interval_ms;
-            timers_.schedule(s.ping_due, heartbeat_cb, this, id_of(s).pack());
+            arm_heartbeat(s, s.ping_due);
         }
         return;
     case EioType::close:
@@ -1022,6 +1223,14 @@ int ServerImpl::on_body_complete(struct lws* wsi, Conn* c) {
 int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     timers_.run_due(platform::monotonic_ms()); // deadlines first: a late timer must not win a race
     const char* method = method_of(wsi);
+    if (c->carries_answer) {
+        // A new request on the connection that carried a poll answer: the client read it.
+        if (Session* s = find(c); s && s->answer_wsi == wsi) {
+            s->answered.clear();
+            s->answer_wsi = nullptr;
+        }
+        c->carries_answer = false;
+    }
     c->kind = ConnKind::http;
     c->sess_index = kNoSession;
     read_persistence(wsi, c);
@@ -1137,15 +1346,31 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
 
 int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
     if (s.poll_wsi) {
-        // A second concurrent GET: refuse it and end the session; the first poll gets "close".
-        end_poll(s, "1", "1:1");
-        ++stats_.closed_protocol_error;
-        free_session(s, "duplicate poll");
+        platform::PeerState old = platform::peer_state(lws_get_socket_fd(s.poll_wsi));
+        if (old == platform::PeerState::closed || old == platform::PeerState::reset) {
+            // The client dropped its pending GET (we had not noticed yet) and polls again: this
+            // GET replaces it. Nothing was written to the old one, so nothing is lost.
+            // lws closes the old connection when it reads the end of it.
+            auto* oc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
+            if (oc) oc->sess_index = kNoSession;
+            s.poll_wsi = nullptr;
+        } else {
+            // A second concurrent GET: refuse it and end the session; the first poll gets "close".
+            end_poll(s, "1", "1:1");
+            ++stats_.closed_protocol_error;
+            free_session(s, "duplicate poll");
+            c->sess_index = kNoSession;
+            return respond_eio_error(wsi, kBadRequest);
+        }
+    }
+    settle_answer(s, wsi);
+    if (!s.used) { // ended there (no room to put a lost answer back)
         c->sess_index = kNoSession;
-        return respond_eio_error(wsi, kBadRequest);
+        return respond_eio_error(wsi, kUnknownSid);
     }
     c->kind = ConnKind::poll_get;
     s.poll_wsi = wsi;
+    s.poll_idle_since = 0;
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     if (!s.queue.empty() || s.upgrading || s.closing) lws_callback_on_writable(wsi);
     return 0;
@@ -1201,9 +1426,12 @@ std::string ServerImpl::build_poll_payload(Session& s, bool& binary) {
         // v3 clients that support binary get the octet-stream form when any frame is binary.
         // (Checked by peeking: the ring has no iterator, so test while draining below.)
     }
-    std::vector<FrameRef> frames;
+    // At most kMaxPollPackets packets and max_payload bytes; the rest waits for the next poll.
+    // The frames stay in s.answered until the client shows it read them (settle_answer).
+    std::vector<FrameRef>& frames = s.answered;
+    frames.clear();
     size_t total = 0;
-    while (!s.queue.empty()) {
+    while (!s.queue.empty() && frames.size() < kMaxPollPackets) {
         FrameRef f = s.queue.front();
         if (!frames.empty() && total + f->len > opt_.max_payload) break;
         s.queue.pop();
@@ -1257,10 +1485,20 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
     }
     Session* s = find(c);
     if (!s || s->poll_wsi != wsi) return 0;
+    platform::PeerState peer = platform::peer_state(lws_get_socket_fd(wsi));
+    if (peer == platform::PeerState::closed || peer == platform::PeerState::reset) {
+        // The client dropped this GET: what is queued stays for its next poll.
+        s->poll_wsi = nullptr;
+        s->poll_idle_since = platform::monotonic_ms();
+        c->sess_index = kNoSession;
+        return -1;
+    }
     bool binary = false, finished = false;
     std::string body;
     if (!s->queue.empty()) {
         body = build_poll_payload(*s, binary);
+        s->answer_wsi = wsi;
+        wrote(*s, true);
     } else if (s->closing) {
         body = s->eio == 3 ? "1:1" : "1";
         finished = true;
@@ -1270,8 +1508,12 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
         return 0;
     }
     s->poll_wsi = nullptr;
+    s->poll_idle_since = platform::monotonic_ms();
     c->kind = ConnKind::http;
-    c->sess_index = kNoSession;
+    // The connection stays tied to the session (sess_index) while it carries the last answer:
+    // its next request, or its close, tells whether the client read that answer.
+    c->carries_answer = s->answer_wsi == wsi;
+    if (!c->carries_answer) c->sess_index = kNoSession;
     SessionId id = id_of(*s);
     int rc = respond(wsi, 200, binary ? "application/octet-stream" : "text/plain; charset=UTF-8", body);
     if (finished)
@@ -1318,7 +1560,14 @@ int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
         uint32_t index = sids_.find(q.sid);
         if (index == kNoSession) return eio_error(kUnknownSid);
         Session& s = sessions_[index];
-        if (s.ws || s.ws_wsi || s.closing || s.endpoint != ep || s.eio != eio) return eio_error(kBadRequest);
+        if (s.closing || s.endpoint != ep || s.eio != eio) return eio_error(kBadRequest);
+        if (s.ws || s.ws_wsi) {
+            // The session already has its WebSocket (upgraded or probing). Like the reference
+            // server, the handshake is accepted and the new connection closed at once; the
+            // session is untouched.
+            c->pending_ws = new PendingWs{eio, ep, {}, {}, {}, {}, true};
+            return 0;
+        }
     } else if (std::string origin = header(wsi, WSI_TOKEN_ORIGIN); !origin.empty() && !origin_allowed(origin)) {
         ++stats_.handshakes_refused;
         return refuse_upgrade(wsi, 403, kOriginRefused);
@@ -1339,6 +1588,11 @@ int ServerImpl::on_ws_established(struct lws* wsi, Conn* c) {
     c->kind = ConnKind::ws;
     c->sess_index = kNoSession;
     if (!pw) return -1;
+    if (pw->close_at_once) {
+        c->close_now = true;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     if (!pw->sid.empty()) {
         // An upgrade probe for an existing polling session.
         uint32_t index = sids_.find(pw->sid);
@@ -1373,25 +1627,31 @@ int ServerImpl::on_ws_receive(struct lws* wsi, Conn* c, const void* in, size_t l
     if (!s) return 0;
     if (lws_is_first_fragment(wsi)) {
         s->rx.clear();
-        s->rx_fragments = 0;
+        s->rx_frames = 0;
+        s->rx_in_frame = false;
         s->rx_binary = lws_frame_is_binary(wsi);
     }
-    if (++s->rx_fragments > kMaxFragments + opt_.max_payload / kRxBufferSize || s->rx.size() + len > opt_.max_payload ||
+    // lws hands a frame over in pieces of its receive buffer; a piece that does not continue an
+    // unfinished frame starts a new one. The cap counts frames (fragments), not pieces.
+    if (!s->rx_in_frame) ++s->rx_frames;
+    s->rx_in_frame = lws_remaining_packet_payload(wsi) != 0;
+    if (s->rx_frames > kMaxFrames || s->rx.size() + len > opt_.max_payload ||
         size_t(lws_remaining_packet_payload(wsi)) > opt_.max_payload - s->rx.size() - len) {
         ++stats_.closed_protocol_error;
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
+        c->too_large = true;
+        lws_callback_on_writable(wsi);
+        c->sess_index = kNoSession;
         if (s->ws_wsi == wsi) {
             s->ws_wsi = nullptr;
-            c->sess_index = kNoSession;
             if (s->ws) kill_session(*s, "message over max_payload");
             else s->upgrading = false;
         }
-        return -1;
+        return 0;
     }
     bool complete = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     // The usual case, a message in one piece: decoded straight from lws' receive buffer (no copy,
     // no allocation). Pieces are gathered in the session until the last one.
-    if (complete && s->rx_fragments == 1) return on_ws_message(wsi, c, *s, {static_cast<const char*>(in), len});
+    if (complete && s->rx.empty()) return on_ws_message(wsi, c, *s, {static_cast<const char*>(in), len});
     s->rx.append(static_cast<const char*>(in), len);
     if (!complete) return 0;
     std::string whole = std::move(s->rx); // the session may be closed while it is handled
@@ -1442,12 +1702,32 @@ int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s, std::string_
 }
 
 int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
+    if (c->sent_close) return 0; // after a Close frame, no data frame (RFC 6455 §5.5.1)
+    if (c->too_large) {
+        // 1009 while the client may still be sending the frame: our Close goes out now, its
+        // bytes are read and dropped until it answers or kWsCloseAckMs pass (closing with
+        // unread input would reset the connection and the client would not see the code).
+        // Framed by hand (FIN + opcode 8, 2-byte payload): lws frames a Close only on its way
+        // to closing the socket at once.
+        unsigned char buf[LWS_PRE + 4];
+        buf[LWS_PRE] = 0x88;
+        buf[LWS_PRE + 1] = 2;
+        buf[LWS_PRE + 2] = uint8_t(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE >> 8);
+        buf[LWS_PRE + 3] = uint8_t(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE & 0xff);
+        if (lws_write(wsi, buf + LWS_PRE, 4, LWS_WRITE_RAW) < 0) return -1;
+        await_close_ack(wsi, c);
+        return 0;
+    }
     if (c->close_now) {
         lws_close_reason(wsi, c->going_away ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
         return -1;
     }
     Session* s = find(c);
     if (!s) return -1;
+    if (lws_get_close_length(wsi) > 0) { // lws has sent a Close of its own (a protocol violation)
+        if (s->ws_wsi == wsi) ws_protocol_closed(*s, wsi, c);
+        return 0;
+    }
     if (c->probe_reply) {
         c->probe_reply = false;
         unsigned char buf[LWS_PRE + 8];
@@ -1484,6 +1764,7 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
         n = lws_write(wsi, f->data(), f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     }
     if (n < 0) return -1;
+    wrote(*s, !lws_partial_buffered(wsi));
     if (!s->queue.empty() || s->closing) lws_callback_on_writable(wsi);
     return 0;
 }
@@ -1510,13 +1791,17 @@ void ServerImpl::ws_linger_cb(void* ctx, uint64_t token, int64_t now) {
     if (it == self->lingering_.end()) return;
     struct lws* wsi = it->second;
     auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
-    if (c && now - c->last_rx_ms < kWsQuietMs && now < c->linger_end_ms) {
+    if (c && !c->sent_close && now - c->last_rx_ms < kWsQuietMs && now < c->linger_end_ms) {
         self->timers_.schedule(now + kWsLingerStepMs, ws_linger_cb, self, token);
         return;
     }
     self->lingering_.erase(it);
     if (!c) return;
     c->linger_token = 0;
+    if (c->sent_close) { // our Close frame is out and unanswered: no second one, just the TCP close
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+        return;
+    }
     c->close_now = true;
     lws_callback_on_writable(wsi);
 }
@@ -1554,6 +1839,7 @@ int ServerImpl::write_coalesced(struct lws* wsi, Session& s) {
     }
     size_t total = coalesce_.size() - LWS_PRE;
     if (lws_write(wsi, coalesce_.data() + LWS_PRE, total, LWS_WRITE_RAW) < 0) return -1;
+    wrote(s, !lws_partial_buffered(wsi));
     if (!s.queue.empty() || s.closing) lws_callback_on_writable(wsi);
     return 0;
 }
@@ -1601,8 +1887,16 @@ void ServerImpl::detach_conn(Conn* c) {
 void ServerImpl::on_conn_closed(struct lws* wsi, Conn* c) {
     Session* s = find(c);
     c->sess_index = kNoSession;
+    c->carries_answer = false;
     if (s) {
-        if (s->poll_wsi == wsi) s->poll_wsi = nullptr;
+        if (s->answer_wsi == wsi) settle_answer(*s, nullptr);
+        if (!s->used) s = nullptr;
+    }
+    if (s) {
+        if (s->poll_wsi == wsi) {
+            s->poll_wsi = nullptr;
+            s->poll_idle_since = platform::monotonic_ms();
+        }
         if (s->ws_wsi == wsi) {
             s->ws_wsi = nullptr;
             if (s->ws) free_session(*s, "transport close");
@@ -1639,6 +1933,8 @@ int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn
     case LWS_CALLBACK_CLOSED:
         on_conn_closed(wsi, c);
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return c && c->sent_close ? 1 : 0; // the answer to our Close: close now, no second Close
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return 0;
     case LWS_CALLBACK_WSI_CREATE:
