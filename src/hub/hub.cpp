@@ -314,6 +314,13 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
             }
             device_id = d->valuestring;
         }
+    } else if (!req.query_device_id.empty()) {
+        // An Engine.IO v3 device names itself with ?deviceId= on the handshake (PROTOCOL.md §13).
+        if (!auth::is_valid_user_id(req.query_device_id)) {
+            layer_->refuse(s, "{\"message\":\"deviceId must be 1-64 chars of [A-Za-z0-9_.@-]\",\"data\":{\"code\":\"invalid_payload\"}}");
+            return;
+        }
+        device_id = std::string(req.query_device_id);
     }
     if (token.empty()) token = std::string(bearer(req.authorization));
     if (token.empty()) token = std::string(req.query_token);

@@ -63,8 +63,10 @@ void SocketLayer::on_open(net::SessionId id, const net::OpenInfo& info) {
     st.query_token.assign(info.token);
     st.remote.assign(info.remote_addr);
     if (info.eio == 3) {
-        // socket.io-client 2.x expects the server to connect "/" by itself (PROTOCOL.md §13).
-        ConnectRequest req{"/", nullptr, "", st.authorization, st.query_token, st.remote, 3};
+        // socket.io-client 2.x expects the server to connect "/" by itself (PROTOCOL.md §13); it
+        // has no CONNECT payload, so its device names itself in the handshake URL.
+        st.device_id.assign(info.device_id);
+        ConnectRequest req{"/", nullptr, "", st.authorization, st.query_token, st.remote, 3, st.device_id};
         app_.on_connect(SocketId{id, 0}, req);
         return;
     }
@@ -99,6 +101,7 @@ void SocketLayer::on_close(net::SessionId id, std::string_view reason) {
     st->binary = Binary();
     st->authorization.clear();
     st->query_token.clear();
+    st->device_id.clear();
 }
 
 void SocketLayer::protocol_error(net::SessionId id, const char* what) {
@@ -184,7 +187,7 @@ void SocketLayer::on_connect_packet(net::SessionId id, State& st, const SioPacke
     std::string token;
     if (!query.empty()) proto::query_param(query, "token", token);
     if (token.empty()) token = st.query_token;
-    ConnectRequest req{path, auth.get(), p.data, st.authorization, token, st.remote, st.eio};
+    ConnectRequest req{path, auth.get(), p.data, st.authorization, token, st.remote, st.eio, st.device_id};
     app_.on_connect(SocketId{id, idx}, req);
 }
 

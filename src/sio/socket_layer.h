@@ -34,6 +34,7 @@ struct ConnectRequest {
     std::string_view query_token;   // `token` from the handshake URL or the namespace query (v4)
     std::string_view remote_addr;
     int eio = 4;
+    std::string_view query_device_id; // `deviceId` from the handshake URL (Engine.IO v3 only)
 };
 
 struct Event {
@@ -138,7 +139,7 @@ private:
         uint8_t eio = 4;
         uint32_t connected = 0; // bit per namespace index
         int64_t connect_due = 0; // while nothing is connected: when the session is closed
-        std::string authorization, query_token, remote;
+        std::string authorization, query_token, remote, device_id;
         std::vector<PendingAck> acks; // the layer's own emits with a callback
         AckTable app_acks;            // frames sent with an AckTag
         Binary binary;

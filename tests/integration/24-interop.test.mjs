@@ -4,10 +4,11 @@
 
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
+import sio2 from 'sio2';
 import { useServer } from './lib/server.mjs';
 import { mint } from './lib/token.mjs';
 import { RawWs } from './lib/raw.mjs';
-import { withTimeout } from './lib/wait.mjs';
+import { once, withTimeout } from './lib/wait.mjs';
 import { connect, closeAll, assertOk, joinAll, roomName, cid } from './lib/app.mjs';
 
 const LOOSE = {
@@ -150,6 +151,70 @@ describe('interop (normal mode)', () => {
       assert.equal(ws.closeInfo, null);
     } finally {
       ws.close();
+    }
+  });
+
+  // Issue 13 item 4 / PROTOCOL §13: socket.io-client 2.x has no CONNECT payload; its device names
+  // itself with ?deviceId= on the handshake. Before, every 2.x device was "default", so the second
+  // device of a user shared the first one's cursor and missed what the first confirmed.
+  test('socket.io-client 2.x: two devices of one user (?deviceId=) keep separate cursors', async () => {
+    const room = roomName('v3dev');
+    const sub = 'v3-user';
+    const v2 = (deviceId) => {
+      const s = sio2(srv.url, { forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'],
+        query: { token: mint(srv.secret, { sub }), deviceId } });
+      s.news = [];
+      s.on('message:new', (m, confirm) => {
+        s.news.push(m);
+        if (typeof confirm === 'function') confirm();
+      });
+      return s;
+    };
+    const alice = await connect(srv, 'v3-alice');
+    const d1 = v2('phone-1');
+    let d2;
+    try {
+      const [est] = await Promise.all([once(d1, 'connection:established'), once(d1, 'sync:complete')]);
+      assert.equal(est.deviceId, 'phone-1');
+      await joinAll(room, alice);
+      const joined = await withTimeout(new Promise((resolve) => d1.emit('room:join', { room }, resolve)), 5000, 'room:join');
+      assertOk(joined);
+      d1.close();
+      for (let i = 1; i <= 3; i++) assertOk(await alice.ask('message:send', { room, body: { i }, clientId: cid('v3') }));
+      // phone-1 comes back, replays the three and confirms them (ack callbacks).
+      const again = v2('phone-1');
+      try {
+        await once(again, 'sync:complete');
+        assert.deepEqual(again.news.map((m) => m.seq), [1, 2, 3]);
+        await alice.waitFor('message:status', (p) => p.room === room && p.userId === sub && p.seq === 3 && p.status === 'delivered');
+      } finally {
+        again.close();
+      }
+      // phone-2 has its own cursor: it still gets all three.
+      d2 = v2('phone-2');
+      const [est2] = await Promise.all([once(d2, 'connection:established'), once(d2, 'sync:complete')]);
+      assert.equal(est2.deviceId, 'phone-2');
+      assert.deepEqual(d2.news.map((m) => m.seq), [1, 2, 3], 'the second device replays what the first confirmed');
+    } finally {
+      d1.close();
+      d2?.close();
+      closeAll(alice);
+    }
+  });
+
+  test('socket.io-client 2.x: a bad ?deviceId= is refused with invalid_payload and closed', async () => {
+    for (const deviceId of ['has space', 'x'.repeat(65), 'semi;colon']) {
+      const s = sio2(srv.url, { forceNew: true, reconnection: false, timeout: 5000, transports: ['websocket'],
+        query: { token: mint(srv.secret, { sub: 'v3-bad' }), deviceId } });
+      try {
+        const closed = once(s, 'disconnect', 5000).then(() => true, () => false);
+        const err = await once(s, 'error');
+        assert.equal(err.data?.code, 'invalid_payload', `${deviceId}: ${JSON.stringify(err)}`);
+        assert.match(err.message, /deviceId/);
+        assert.ok(await closed, 'the connection stayed open after the refusal');
+      } finally {
+        s.close();
+      }
     }
   });
 });
