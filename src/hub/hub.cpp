@@ -18,6 +18,7 @@ namespace {
 constexpr int64_t kTypingExpiryMs = 5000;
 constexpr size_t kMaxMembersListed = 1000;
 constexpr int64_t kRefusalWindowMs = 10000;
+constexpr uint32_t kAuthLogPerSecond = 10;
 
 std::string json_string(std::string_view s) {
     std::unique_ptr<cJSON, void (*)(cJSON*)> j(cJSON_CreateString(std::string(s).c_str()), cJSON_Delete);
@@ -388,8 +389,21 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     if (!r.ok()) {
         ++stats_.auth_failures[int(r.code())];
         std::string_view code = auth::auth_code_name(r.code());
-        OUTPOST_LOG(info, "auth_refused", "remote=%.*s code=%.*s detail=\"%s\"", int(req.remote_addr.size()),
-                    req.remote_addr.data(), int(code.size()), code.data(), r.error().detail.c_str());
+        // At most kAuthLogPerSecond lines a second; the next line counts those left out.
+        int64_t now = layer_->transport().now_ms();
+        if (now - auth_log_window_ >= 1000) {
+            auth_log_window_ = now;
+            auth_log_lines_ = 0;
+        }
+        if (auth_log_lines_ < kAuthLogPerSecond) {
+            ++auth_log_lines_;
+            OUTPOST_LOG(info, "auth_refused", "remote=%.*s code=%.*s detail=\"%s\" not_logged=%llu", int(req.remote_addr.size()),
+                        req.remote_addr.data(), int(code.size()), code.data(), r.error().detail.c_str(),
+                        (unsigned long long)auth_log_skipped_);
+            auth_log_skipped_ = 0;
+        } else {
+            ++auth_log_skipped_;
+        }
         layer_->refuse(s, "{\"message\":" + json_string(auth::auth_code_message(r.code())) + ",\"data\":{\"code\":\"" +
                               std::string(code) + "\"}}");
         return;
