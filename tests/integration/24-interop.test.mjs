@@ -5,7 +5,7 @@
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import sio2 from 'sio2';
-import { useServer } from './lib/server.mjs';
+import { useServer, ADMIN_TOKEN } from './lib/server.mjs';
 import { mint } from './lib/token.mjs';
 import { RawWs } from './lib/raw.mjs';
 import { once, withTimeout } from './lib/wait.mjs';
@@ -287,6 +287,27 @@ describe('interop (normal mode)', () => {
       assert.equal(hist.messages.length, 1, `nothing but the first was stored: ${JSON.stringify(outcomes)}`);
     } finally {
       sender.close();
+      recv.close();
+    }
+  });
+
+  test('HTTP publish: the body is stored and delivered as sent (compacted), a NUL in clientId refused', async () => {
+    const room = roomName('http-bytes');
+    const recv = new RawSio(srv, { token: mint(srv.secret, { sub: 'httpb-bob' }) });
+    try {
+      await recv.open();
+      await recv.event('sync:complete');
+      assertOk(await recv.ask('room:join', { room }));
+      const post = (text) => srv.fetch(`/api/rooms/${room}/messages`, {
+        method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: text });
+      const res = await post('{ "body" : { "big": 5000000000000001, "s" : "a\\u0000b" }, "clientId": "h-raw" }');
+      assert.equal(res.status, 200, await res.text());
+      const msg = await recv.event('message:new');
+      assert.ok(msg.raw.includes('"body":{"big":5000000000000001,"s":"a\\u0000b"},'), `body not byte for byte: ${msg.raw}`);
+      const nul = await post('{"body":1,"clientId":"h\\u0000x"}');
+      assert.equal(nul.status, 400);
+      assert.match(await nul.text(), /clientId/);
+    } finally {
       recv.close();
     }
   });
