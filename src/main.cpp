@@ -314,7 +314,7 @@ int cmd_run(const Args& a) {
     hub::ConformanceApp conformance;
     hub::Hub hub(s, size_t(s.max_connections));
     sio::App& app = s.conformance ? static_cast<sio::App&>(conformance) : static_cast<sio::App&>(hub);
-    sio::SocketLayer layer(*server, app, size_t(s.max_connections), s.connect_timeout_ms);
+    sio::SocketLayer layer(*server, app, size_t(s.max_connections), s.connect_timeout_ms, size_t(s.max_payload));
     conformance.attach(&layer);
     hub.attach(&layer, db.get());
     hub.set_keys(keys ? &*keys : nullptr);

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "core/build_info.h"
 #include "platform/platform.h"
+#include "proto/json.h"
 
 namespace outpost::admin {
 namespace {
@@ -224,16 +225,27 @@ net::HttpResponse HttpApi::check_head(const net::HttpRequest& req) {
 
 // POST /api/rooms/<room>/messages: `{body, clientId?}` stored as user "system" through the same
 // path as message:send; answered once committed.
-net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, uint64_t reply_token) {
+net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, std::string_view raw, uint64_t reply_token) {
     if (!hub::is_room_name(room)) return error(400, "invalid_payload", "room: expected 1-100 chars of [A-Za-z0-9_.:@-]");
     const cJSON* body = b ? cJSON_GetObjectItemCaseSensitive(b, "body") : nullptr;
     if (!body) return error(400, "invalid_payload", "body: required");
     for (const cJSON* m = b->child; m; m = m->next)
         if (std::string_view(m->string) != "body" && std::string_view(m->string) != "clientId")
             return json(400, std::string("{\"code\":\"invalid_payload\",\"message\":\"") + m->string + ": unknown field\"}");
-    std::unique_ptr<char, void (*)(void*)> text(cJSON_PrintUnformatted(body), cJSON_free);
-    if (!text || int64_t(std::strlen(text.get())) > settings_.limits.max_body)
-        return error(413, "payload_too_large", "body: over limits.max_body");
+    // The body as the client wrote it, compacted (PROTOCOL.md §6), and no NUL in clientId (cJSON
+    // would end it there).
+    std::vector<proto::json::Member> members;
+    if (!proto::json::members(raw, members)) return error(400, "invalid_payload", "body: the request could not be read");
+    std::string text, why;
+    bool body_seen = false;
+    for (const proto::json::Member& m : members) {
+        if (m.key_nul || (m.key == "clientId" && m.value.nul))
+            return error(400, "invalid_payload", "clientId: holds a NUL character (\\u0000)");
+        if (m.key != "body" || body_seen) continue;
+        body_seen = true;
+        if (!proto::json::compact(m.value.text, text, why)) return error(400, "invalid_payload", "body: not valid JSON (RFC 8259)");
+    }
+    if (int64_t(text.size()) > settings_.limits.max_body) return error(413, "payload_too_large", "body: over limits.max_body");
     const cJSON* cid = cJSON_GetObjectItemCaseSensitive(b, "clientId");
     std::string client_id;
     if (cid) {
@@ -243,7 +255,7 @@ net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, uint64
     } else {
         client_id = "http-" + std::to_string(platform::wall_ms()) + "-" + std::to_string(++published_);
     }
-    src_.hub->publish(room, text.get(), client_id, reply_token);
+    src_.hub->publish(room, text, client_id, reply_token);
     net::HttpResponse r;
     r.deferred = true;
     return r;
@@ -271,7 +283,8 @@ net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
     constexpr std::string_view kRooms = "/api/rooms/", kMessages = "/messages";
     if (req.path.rfind(kRooms, 0) == 0 && req.path.size() > kRooms.size() + kMessages.size() &&
         req.path.substr(req.path.size() - kMessages.size()) == kMessages)
-        return publish(req.path.substr(kRooms.size(), req.path.size() - kRooms.size() - kMessages.size()), b, req.reply_token);
+        return publish(req.path.substr(kRooms.size(), req.path.size() - kRooms.size() - kMessages.size()), b, req.body,
+                       req.reply_token);
     constexpr std::string_view kUsers = "/api/users/", kDisconnect = "/disconnect";
     if (req.path.rfind(kUsers, 0) == 0 && req.path.size() > kUsers.size() + kDisconnect.size() &&
         req.path.substr(req.path.size() - kDisconnect.size()) == kDisconnect) {

@@ -49,7 +49,7 @@ public:
 private:
     bool is_admin(std::string_view authorization, int& status) const;
     net::HttpResponse admin_post(const net::HttpRequest& req);
-    net::HttpResponse publish(std::string_view room, const cJSON* body, uint64_t reply_token);
+    net::HttpResponse publish(std::string_view room, const cJSON* body, std::string_view raw, uint64_t reply_token);
 
     settings::Settings settings_;
     Sources src_;

@@ -10,6 +10,7 @@
 #include "auth/rooms.h"
 #include "core/log.h"
 #include "platform/platform.h"
+#include "proto/json.h"
 
 namespace outpost::hub {
 namespace {
@@ -17,6 +18,7 @@ namespace {
 constexpr int64_t kTypingExpiryMs = 5000;
 constexpr size_t kMaxMembersListed = 1000;
 constexpr int64_t kRefusalWindowMs = 10000;
+constexpr uint32_t kAuthLogPerSecond = 10;
 
 std::string json_string(std::string_view s) {
     std::unique_ptr<cJSON, void (*)(cJSON*)> j(cJSON_CreateString(std::string(s).c_str()), cJSON_Delete);
@@ -36,6 +38,52 @@ const char* str(const cJSON* obj, const char* key) {
 }
 
 std::string user_room(std::string_view id) { return "user:" + std::string(id); }
+
+// A field name fit for an error message: a NUL in it shows as \u0000.
+std::string field_name(std::string_view key) {
+    std::string out;
+    for (char c : key) out += c ? std::string(1, c) : std::string("\\u0000");
+    return out;
+}
+
+// cJSON ends a string at a NUL character ("a\u0000b" reads as "a"), so a name or an id holding
+// one could pass for its prefix. Where one sits in an event array ["name", payload, ...]:
+// "event" (the name), "payload", or the name of the payload member holding it; "" when none, or
+// when it is only in message:send's first "body" member (`in_body_ok`: bodies keep it).
+std::string nul_field(std::string_view raw, bool in_body_ok) {
+    std::vector<proto::json::Span> items;
+    if (!proto::json::elements(raw, items) || items.empty()) return "payload"; // cannot tell where: refuse
+    if (items[0].nul) return "event";
+    if (items.size() < 2 || !items[1].nul) return ""; // later arguments are not read
+    std::vector<proto::json::Member> members;
+    if (!proto::json::members(items[1].text, members)) return "payload";
+    bool body_seen = false;
+    for (const proto::json::Member& m : members) {
+        bool body = in_body_ok && m.key == "body" && !body_seen;
+        body_seen = body_seen || m.key == "body";
+        if (m.key_nul || (m.value.nul && !body)) return field_name(m.key);
+    }
+    return "";
+}
+
+// message:send's body as the client wrote it, compacted (PROTOCOL.md §6: stored and delivered
+// byte for byte, never re-printed through doubles): the first "body" member of the payload.
+bool body_text(std::string_view raw, std::string& body, std::string& why) {
+    std::vector<proto::json::Span> items;
+    std::vector<proto::json::Member> members;
+    if (!proto::json::elements(raw, items) || items.size() < 2 || !proto::json::members(items[1].text, members)) {
+        why = "body: the payload could not be read";
+        return false;
+    }
+    for (const proto::json::Member& m : members) {
+        if (m.key != "body") continue;
+        if (proto::json::compact(m.value.text, body, why)) return true;
+        why = "body: not valid JSON (" + why + ")";
+        return false;
+    }
+    why = "body: required";
+    return false;
+}
 
 // ---- payload schemas (PROTOCOL.md §4-§9)
 const char* const kStatuses[] = {"online", "away", "busy", nullptr};
@@ -356,6 +404,18 @@ auth::VerifyResult Hub::verify(std::string_view token) const {
 
 void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     std::string token, device_id = "default";
+    if (req.auth && proto::json::may_hold_nul(req.auth_raw)) { // cJSON would read "a\u0000b" as "a"
+        std::vector<proto::json::Member> members;
+        if (!proto::json::members(req.auth_raw, members))
+            return layer_->refuse(s, "{\"message\":\"CONNECT payload: could not be read\",\"data\":{\"code\":\"invalid_payload\"}}");
+        for (const proto::json::Member& m : members) {
+            std::string_view name(m.key.c_str()); // what cJSON reads: up to a NUL
+            if ((name != "token" && name != "deviceId") || !(m.value.nul || m.key_nul)) continue;
+            bool tok = name == "token";
+            return layer_->refuse(s, std::string("{\"message\":\"") + std::string(name) + ": holds a NUL character\",\"data\":{\"code\":\"" +
+                                         (tok ? "token_malformed" : "invalid_payload") + "\"}}");
+        }
+    }
     if (req.auth) {
         if (const char* t = str(req.auth, "token")) token = t;
         const cJSON* d = cJSON_GetObjectItemCaseSensitive(req.auth, "deviceId");
@@ -366,6 +426,13 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
             }
             device_id = d->valuestring;
         }
+    } else if (!req.query_device_id.empty()) {
+        // An Engine.IO v3 device names itself with ?deviceId= on the handshake (PROTOCOL.md §13).
+        if (!auth::is_valid_user_id(req.query_device_id)) {
+            layer_->refuse(s, "{\"message\":\"deviceId must be 1-64 chars of [A-Za-z0-9_.@-]\",\"data\":{\"code\":\"invalid_payload\"}}");
+            return;
+        }
+        device_id = std::string(req.query_device_id);
     }
     if (token.empty()) token = std::string(bearer(req.authorization));
     if (token.empty()) token = std::string(req.query_token);
@@ -374,8 +441,21 @@ void Hub::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     if (!r.ok()) {
         ++stats_.auth_failures[int(r.code())];
         std::string_view code = auth::auth_code_name(r.code());
-        OUTPOST_LOG(info, "auth_refused", "remote=%.*s code=%.*s detail=\"%s\"", int(req.remote_addr.size()),
-                    req.remote_addr.data(), int(code.size()), code.data(), r.error().detail.c_str());
+        // At most kAuthLogPerSecond lines a second; the next line counts those left out.
+        int64_t now = layer_->transport().now_ms();
+        if (now - auth_log_window_ >= 1000) {
+            auth_log_window_ = now;
+            auth_log_lines_ = 0;
+        }
+        if (auth_log_lines_ < kAuthLogPerSecond) {
+            ++auth_log_lines_;
+            OUTPOST_LOG(info, "auth_refused", "remote=%.*s code=%.*s detail=\"%s\" not_logged=%llu", int(req.remote_addr.size()),
+                        req.remote_addr.data(), int(code.size()), code.data(), r.error().detail.c_str(),
+                        (unsigned long long)auth_log_skipped_);
+            auth_log_skipped_ = 0;
+        } else {
+            ++auth_log_skipped_;
+        }
         layer_->refuse(s, "{\"message\":" + json_string(auth::auth_code_message(r.code())) + ",\"data\":{\"code\":\"" +
                               std::string(code) + "\"}}");
         return;
@@ -578,6 +658,12 @@ void Hub::on_event(sio::SocketId s, const sio::Event& e) {
         if (r.name == e.name) route = &r;
     ++stats_.events_by_route[route ? size_t(route - kRoutes) : kRouteCount];
     if (!admit(s, *k, e, route ? route->rate : RateClass::default_)) return;
+    if (proto::json::may_hold_nul(e.raw)) {
+        std::string where = nul_field(e.raw, route && route->handler == &Hub::on_message_send);
+        if (!where.empty())
+            return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload,
+                               where + ": holds a NUL character (\\u0000), not allowed in names and ids");
+    }
     if (!route) return reply_error(s, e.ack_id, e.name, ErrorCode::unknown_event, "unknown event \"" + std::string(e.name) + "\"");
     if (route->admin && !k->identity.admin) return reply_error(s, e.ack_id, e.name, ErrorCode::forbidden, "admin only");
     if (e.attachments) return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, "binary attachments are not accepted");
@@ -870,10 +956,9 @@ void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const c
     const char* to = str(p, "to");
     if ((room_name != nullptr) == (to != nullptr))
         return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, "room: give either room or to");
-    const cJSON* body = cJSON_GetObjectItemCaseSensitive(p, "body");
-    std::unique_ptr<char, void (*)(void*)> text(cJSON_PrintUnformatted(body), cJSON_free);
-    if (!text) return reply_error(s, e.ack_id, e.name, ErrorCode::internal, "body could not be serialized");
-    size_t body_len = std::strlen(text.get());
+    std::string text, why;
+    if (!body_text(e.raw, text, why)) return reply_error(s, e.ack_id, e.name, ErrorCode::invalid_payload, why);
+    size_t body_len = text.size();
     if (int64_t(body_len) > settings_.limits.max_body)
         return reply_error(s, e.ack_id, e.name, ErrorCode::payload_too_large,
                            "body: " + std::to_string(body_len) + " bytes, over limits.max_body (" +
@@ -913,7 +998,7 @@ void Hub::on_message_send(sio::SocketId s, Sock& k, const sio::Event& e, const c
         return reply_error(s, e.ack_id, e.name, ErrorCode::unavailable, "storage is not writable: " + store_->health().reason);
     uint64_t token = next_token_++;
     pending_[token] = Pending{Pending::message, s, e.ack_id, name, u.id, std::string(e.name)};
-    store_->submit_message(token, name, u.id, str(p, "clientId"), text.get(), platform::wall_ms(), k.device_id);
+    store_->submit_message(token, name, u.id, str(p, "clientId"), std::move(text), platform::wall_ms(), k.device_id);
 }
 
 void Hub::publish(std::string_view room_name, std::string_view body_json, std::string_view client_id, uint64_t reply_token) {

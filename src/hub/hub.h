@@ -242,6 +242,9 @@ private:
     } joining_;
     uint64_t next_token_ = 1;
     uint64_t loaded_opens_ = 0; // store_->opens() when memberships were last loaded
+    int64_t auth_log_window_ = 0;   // auth_refused log lines: the current one-second window,
+    uint32_t auth_log_lines_ = 0;   // the lines written in it,
+    uint64_t auth_log_skipped_ = 0; // and those left out since the last line written
     uint64_t sockets_ = 0;
     HubStats stats_;
 };

@@ -33,6 +33,7 @@ struct OpenInfo {
     std::string_view remote_addr;
     std::string_view authorization; // the Authorization header, empty when absent
     std::string_view token;         // the handshake URL's `token` parameter, decoded (never logged)
+    std::string_view device_id;     // the handshake URL's `deviceId` parameter (Engine.IO v3 devices)
 };
 
 // Implemented by the layer above (the Socket.IO layer, or the bare echo of conformance mode).

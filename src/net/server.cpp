@@ -75,7 +75,7 @@ enum class ConnKind : uint8_t { none, http, poll_get, poll_post, api_post, ws };
 struct PendingWs {
     int eio = 4;
     Endpoint endpoint = Endpoint::socketio;
-    std::string sid, authorization, token, remote;
+    std::string sid, authorization, token, remote, device_id;
     bool close_at_once = false; // a second WebSocket for a session that has one: accepted, then closed
 };
 
@@ -142,7 +142,7 @@ struct Session {
 
 // Query arguments of an Engine.IO request.
 struct Query {
-    std::string eio, transport, sid, b64, token;
+    std::string eio, transport, sid, b64, token, device_id;
     bool has_eio = false, has_transport = false, has_sid = false;
 };
 
@@ -158,6 +158,7 @@ void read_query(struct lws* wsi, Query& q) {
         else if (key == "sid") { q.sid.assign(val); q.has_sid = true; }
         else if (key == "b64") q.b64.assign(val);
         else if (key == "token") q.token.assign(val);
+        else if (key == "deviceId") q.device_id.assign(val);
     }
 }
 
@@ -1319,7 +1320,7 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
         std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
         int rc = respond(wsi, 200, "text/plain; charset=UTF-8", body);
         if (SessionHandler* h = handlers_[int(ep)]) {
-            OpenInfo info{eio, ep, remote, auth, q.token};
+            OpenInfo info{eio, ep, remote, auth, q.token, q.device_id};
             h->on_open(id, info);
         }
         return rc;
@@ -1565,7 +1566,7 @@ int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
             // The session already has its WebSocket (upgraded or probing). Like the reference
             // server, the handshake is accepted and the new connection closed at once; the
             // session is untouched.
-            c->pending_ws = new PendingWs{eio, ep, {}, {}, {}, {}, true};
+            c->pending_ws = new PendingWs{eio, ep, {}, {}, {}, {}, {}, true};
             return 0;
         }
     } else if (std::string origin = header(wsi, WSI_TOKEN_ORIGIN); !origin.empty() && !origin_allowed(origin)) {
@@ -1578,7 +1579,7 @@ int ServerImpl::on_filter_ws(struct lws* wsi, Conn* c) {
     } else if (!connect_allowed(peer(wsi))) {
         return refuse_upgrade(wsi, 429, "{\"code\":\"rate_limited\",\"message\":\"too many new connections from this address\"}");
     }
-    c->pending_ws = new PendingWs{eio, ep, q.sid, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), q.token, peer(wsi)};
+    c->pending_ws = new PendingWs{eio, ep, q.sid, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), q.token, peer(wsi), q.device_id};
     return 0;
 }
 
@@ -1612,7 +1613,7 @@ int ServerImpl::on_ws_established(struct lws* wsi, Conn* c) {
     push(*s, open_packet(*s, true));
     start_heartbeat(*s);
     if (SessionHandler* h = handlers_[int(pw->endpoint)]) {
-        OpenInfo info{pw->eio, pw->endpoint, pw->remote, pw->authorization, pw->token};
+        OpenInfo info{pw->eio, pw->endpoint, pw->remote, pw->authorization, pw->token, pw->device_id};
         h->on_open(id_of(*s), info);
     }
     return 0;

@@ -33,8 +33,10 @@ bool reserved_event(std::string_view name) {
 
 } // namespace
 
-SocketLayer::SocketLayer(net::Transport& transport, App& app, size_t max_sessions, int64_t connect_timeout_ms)
-    : transport_(transport), app_(app), states_(max_sessions), connect_timeout_ms_(connect_timeout_ms) {}
+SocketLayer::SocketLayer(net::Transport& transport, App& app, size_t max_sessions, int64_t connect_timeout_ms,
+                         size_t max_binary_bytes)
+    : transport_(transport), app_(app), states_(max_sessions), connect_timeout_ms_(connect_timeout_ms),
+      max_binary_bytes_(max_binary_bytes) {}
 
 SocketLayer::~SocketLayer() = default;
 
@@ -63,8 +65,10 @@ void SocketLayer::on_open(net::SessionId id, const net::OpenInfo& info) {
     st.query_token.assign(info.token);
     st.remote.assign(info.remote_addr);
     if (info.eio == 3) {
-        // socket.io-client 2.x expects the server to connect "/" by itself (PROTOCOL.md §13).
-        ConnectRequest req{"/", nullptr, "", st.authorization, st.query_token, st.remote, 3};
+        // socket.io-client 2.x expects the server to connect "/" by itself (PROTOCOL.md §13); it
+        // has no CONNECT payload, so its device names itself in the handshake URL.
+        st.device_id.assign(info.device_id);
+        ConnectRequest req{"/", nullptr, "", st.authorization, st.query_token, st.remote, 3, st.device_id};
         app_.on_connect(SocketId{id, 0}, req);
         return;
     }
@@ -99,6 +103,7 @@ void SocketLayer::on_close(net::SessionId id, std::string_view reason) {
     st->binary = Binary();
     st->authorization.clear();
     st->query_token.clear();
+    st->device_id.clear();
 }
 
 void SocketLayer::protocol_error(net::SessionId id, const char* what) {
@@ -118,6 +123,13 @@ void SocketLayer::on_message(net::SessionId id, const proto::EioPacket& packet) 
     if (packet.binary) {
         Binary& b = st->binary;
         if (!b.active) return protocol_error(id, "binary frame without a pending packet");
+        b.bytes += packet.data.size();
+        if (b.bytes > max_binary_bytes_) {
+            ++stats_.binary_cut;
+            OUTPOST_LOG(info, "binary_too_large", "session=%u attachments=%zu/%u bytes=%zu limit=%zu", id.index,
+                        b.parts.size() + 1, b.expected, b.bytes, max_binary_bytes_);
+            return protocol_error(id, "binary packet and attachments over max_payload");
+        }
         b.parts.emplace_back(packet.data);
         if (b.parts.size() < b.expected) return;
         SioPacket p{b.type, app_.namespace_name(b.nsp), b.id, b.expected, b.data};
@@ -150,21 +162,56 @@ void SocketLayer::handle_packet(net::SessionId id, State& st, const SioPacket& p
     }
     case SioType::event:
     case SioType::binary_event:
-        if (p.type == SioType::binary_event && !parts) {
-            st.binary = Binary{true, p.type, nsp, p.id, p.attachments, std::string(p.data), {}};
-            return;
-        }
+        if (p.type == SioType::binary_event && !parts) return start_binary(id, st, p, nsp);
         return on_event_packet(id, st, p, nsp, parts);
     case SioType::ack:
     case SioType::binary_ack:
-        if (p.type == SioType::binary_ack && !parts) {
-            st.binary = Binary{true, p.type, nsp, p.id, p.attachments, std::string(p.data), {}};
-            return;
-        }
+        if (p.type == SioType::binary_ack && !parts) return start_binary(id, st, p, nsp);
         return on_ack_packet(id, st, p, nsp);
     default:
         return protocol_error(id, "unexpected packet type from a client");
     }
+}
+
+// A binary packet waits for its attachments, within max_binary_bytes_ and connect_timeout_ms_.
+// One timer per session at most: when it fires for a packet already completed it re-arms for
+// the packet pending then, if any.
+void SocketLayer::start_binary(net::SessionId id, State& st, const SioPacket& p, uint8_t nsp) {
+    st.binary = Binary{true, p.type, nsp, p.id, p.attachments, p.data.size(), transport_.now_ms() + connect_timeout_ms_,
+                       std::string(p.data), {}};
+    if (st.binary_timer) return;
+    st.binary_timer = true;
+    transport_.timers().schedule(st.binary.due, binary_timeout_cb, this, id.pack());
+}
+
+void SocketLayer::binary_timeout_cb(void* ctx, uint64_t arg, int64_t now) {
+    auto* self = static_cast<SocketLayer*>(ctx);
+    net::SessionId id = net::SessionId::unpack(arg);
+    State* st = self->state(id);
+    if (!st) return;
+    st->binary_timer = false;
+    if (!st->binary.active || st->failed) return;
+    if (now < st->binary.due) {
+        st->binary_timer = true;
+        self->transport_.timers().schedule(st->binary.due, binary_timeout_cb, self, arg);
+        return;
+    }
+    ++self->stats_.binary_cut;
+    OUTPOST_LOG(info, "binary_incomplete", "session=%u attachments=%zu/%u bytes=%zu after_ms=%lld", id.index,
+                st->binary.parts.size(), st->binary.expected, st->binary.bytes, (long long)self->connect_timeout_ms_);
+    self->protocol_error(id, "binary packet not completed within connect_timeout_ms");
+}
+
+// A session stops being read, and is closed, after kMaxConnectRefusals refused CONNECTs.
+void SocketLayer::count_refusal(net::SessionId id, State& st) {
+    if (++st.refusals < kMaxConnectRefusals || st.failed) return;
+    ++stats_.refusal_cut;
+    if (stats_.refusal_cut == 1 || stats_.refusal_cut % 100 == 0) // at most one line per 100 sessions
+        OUTPOST_LOG(info, "connect_refusals_cut", "session=%u refusals=%u sessions_cut=%llu", id.index, st.refusals,
+                    (unsigned long long)stats_.refusal_cut);
+    st.failed = true; // the rest of a polling payload is not read
+    st.binary = Binary();
+    transport_.close(id, "too many refused CONNECTs");
 }
 
 void SocketLayer::on_connect_packet(net::SessionId id, State& st, const SioPacket& p, uint8_t idx, std::string_view query) {
@@ -178,13 +225,14 @@ void SocketLayer::on_connect_packet(net::SessionId id, State& st, const SioPacke
     if (idx == 255) {
         SioPacket e{SioType::connect_error, path, -1, 0, "{\"message\":\"Invalid namespace\"}"};
         send_packet(SocketId{id, 0}, e);
+        count_refusal(id, st);
         return;
     }
     if (st.connected & (1u << idx)) return; // already connected: nothing to do
     std::string token;
     if (!query.empty()) proto::query_param(query, "token", token);
     if (token.empty()) token = st.query_token;
-    ConnectRequest req{path, auth.get(), p.data, st.authorization, token, st.remote, st.eio};
+    ConnectRequest req{path, auth.get(), p.data, st.authorization, token, st.remote, st.eio, st.device_id};
     app_.on_connect(SocketId{id, idx}, req);
 }
 
@@ -273,6 +321,7 @@ void SocketLayer::refuse(SocketId s, std::string_view data_json) {
     ++stats_.connects_refused;
     send_packet(s, SioPacket{SioType::connect_error, app_.namespace_name(s.nsp), -1, 0, data_json}, true);
     if (st->eio == 3 && st->connected == 0) transport_.close(s.session, "connect refused");
+    else count_refusal(s.session, *st);
 }
 
 bool SocketLayer::emit(SocketId s, std::string_view array_json, AckFn fn, void* ctx, uint64_t token, int64_t timeout_ms,

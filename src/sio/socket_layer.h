@@ -1,6 +1,7 @@
 // socket_layer.h - The Socket.IO namespace layer (protocol v5, and v4 for socket.io-client 2.x).
 // Owns: CONNECT / CONNECT_ERROR / DISCONNECT per namespace, EVENT and ACK in both directions
-// (server emits with an ack and a timeout), binary attachment reassembly, the connect timeout.
+// (server emits with an ack and a timeout), binary attachment reassembly (bounded in bytes and
+// time), the connect timeout, and the number of refused CONNECTs a session may try.
 // Never: knows what events mean (the App does) or touches lws (it speaks net::Transport).
 #pragma once
 
@@ -34,6 +35,7 @@ struct ConnectRequest {
     std::string_view query_token;   // `token` from the handshake URL or the namespace query (v4)
     std::string_view remote_addr;
     int eio = 4;
+    std::string_view query_device_id; // `deviceId` from the handshake URL (Engine.IO v3 only)
 };
 
 struct Event {
@@ -66,11 +68,21 @@ struct LayerStats {
     uint64_t connects_refused = 0;
     uint64_t malformed_packets = 0;
     uint64_t acks_timed_out = 0;
+    uint64_t binary_cut = 0;       // sessions closed for an unfinished binary packet (bytes or time)
+    uint64_t refusal_cut = 0;      // sessions closed after kMaxConnectRefusals refused CONNECTs
 };
+
+// A session whose CONNECTs were refused this many times is closed (issue 12: each refusal may
+// cost a signature check; a client retries on a new session, within the per-IP connect rate).
+constexpr uint32_t kMaxConnectRefusals = 3;
 
 class SocketLayer final : public net::SessionHandler {
 public:
-    SocketLayer(net::Transport& transport, App& app, size_t max_sessions, int64_t connect_timeout_ms);
+    // A binary packet and its attachments together may hold at most `max_binary_bytes` (the
+    // configured max_payload) and must be complete within `connect_timeout_ms`; over either the
+    // session is closed.
+    SocketLayer(net::Transport& transport, App& app, size_t max_sessions, int64_t connect_timeout_ms,
+                size_t max_binary_bytes = 1000000);
     ~SocketLayer() override;
 
     // ---- net::SessionHandler
@@ -128,6 +140,8 @@ private:
         uint8_t nsp = 0;
         int64_t id = -1;
         uint32_t expected = 0;
+        size_t bytes = 0;     // the packet's text and the attachments received so far
+        int64_t due = 0;      // when it must be complete
         std::string data;
         std::vector<std::string> parts;
     };
@@ -138,7 +152,9 @@ private:
         uint8_t eio = 4;
         uint32_t connected = 0; // bit per namespace index
         int64_t connect_due = 0; // while nothing is connected: when the session is closed
-        std::string authorization, query_token, remote;
+        uint32_t refusals = 0;   // CONNECTs refused (kMaxConnectRefusals)
+        bool binary_timer = false; // a binary_timeout_cb is scheduled for this session
+        std::string authorization, query_token, remote, device_id;
         std::vector<PendingAck> acks; // the layer's own emits with a callback
         AckTable app_acks;            // frames sent with an AckTag
         Binary binary;
@@ -155,11 +171,15 @@ private:
     void arm_connect_timeout(net::SessionId id, State& st);
     static void connect_timeout_cb(void* ctx, uint64_t arg, int64_t now);
     static void ack_timeout_cb(void* ctx, uint64_t arg, int64_t now);
+    void start_binary(net::SessionId id, State& st, const proto::SioPacket& p, uint8_t nsp);
+    static void binary_timeout_cb(void* ctx, uint64_t arg, int64_t now);
+    void count_refusal(net::SessionId id, State& st);
 
     net::Transport& transport_;
     App& app_;
     std::vector<State> states_;
     int64_t connect_timeout_ms_;
+    size_t max_binary_bytes_;
     LayerStats stats_;
     std::string encoded_; // the packet being encoded (copied into its frame before sending)
     uint32_t last_ack_id_ = 0;

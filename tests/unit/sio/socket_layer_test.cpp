@@ -192,6 +192,68 @@ TEST_F(Fixture, BinaryEventIsReassembled) {
     EXPECT_EQ(app.last_attachments, (std::vector<std::string>{std::string("\x01\x02", 2), "xyz"}));
 }
 
+// Issue 12 defect 6: a binary packet's pending bytes (text + attachments so far) are bounded by
+// max_payload, and it must be complete within the connect timeout.
+TEST_F(Fixture, UnfinishedBinaryPacketIsBoundedInBytesAndTime) {
+    layer = std::make_unique<SocketLayer>(t, app, 4, 5000, 1000);
+    app.layer = layer.get();
+    open();
+    text("0");
+    std::string ph = "{\"_placeholder\":true,\"num\":";
+    text("53-[\"up\"," + ph + "0}," + ph + "1}," + ph + "2}]");
+    binary(std::string(400, 'a'));
+    binary(std::string(400, 'b'));
+    EXPECT_TRUE(t.closed.empty());
+    binary(std::string(400, 'c')); // 1200 bytes with the text: over 1000
+    ASSERT_EQ(t.closed.size(), 1u);
+    EXPECT_EQ(t.closed[0], "binary packet and attachments over max_payload");
+    EXPECT_TRUE(app.events.empty());
+    EXPECT_EQ(layer->stats().binary_cut, 1u);
+
+    id = SessionId{1, 1}; // time: one attachment of two, then nothing
+    open();
+    text("0");
+    text("52-[\"up\"," + ph + "0}," + ph + "1}]");
+    binary("x");
+    t.advance(4999);
+    EXPECT_EQ(t.closed.size(), 1u);
+    t.advance(1);
+    ASSERT_EQ(t.closed.size(), 2u);
+    EXPECT_EQ(t.closed[1], "binary packet not completed within connect_timeout_ms");
+
+    id = SessionId{2, 1}; // completed packets leave one timer that re-arms for the next one only
+    open();
+    text("0");
+    for (int i = 0; i < 100; ++i) {
+        text("51-[\"up\"," + ph + "0}]");
+        binary("x");
+    }
+    EXPECT_EQ(app.events.size(), 100u);
+    text("51-[\"up\"," + ph + "0}]");
+    t.advance(4999);
+    EXPECT_EQ(t.closed.size(), 2u);
+    t.advance(5000);
+    ASSERT_EQ(t.closed.size(), 3u);
+}
+
+// Issue 12 defect 7: a session is closed after kMaxConnectRefusals refused CONNECTs, and the
+// CONNECTs after that (e.g. the rest of one polling payload) are not read.
+TEST_F(Fixture, RefusedConnectsCloseTheSessionAfterAFew) {
+    app.refuse = true;
+    open();
+    for (int i = 0; i < 100; ++i) text("0");
+    ASSERT_EQ(t.closed.size(), 1u);
+    EXPECT_EQ(t.closed[0], "too many refused CONNECTs");
+    EXPECT_EQ(layer->stats().connects_refused, uint64_t(kMaxConnectRefusals));
+    size_t errors = 0;
+    for (const std::string& f : t.sent) errors += f.rfind("44", 0) == 0;
+    EXPECT_EQ(errors, size_t(kMaxConnectRefusals));
+    id = SessionId{1, 1}; // unknown namespaces count too
+    open();
+    for (int i = 0; i < 10; ++i) text("0/nope,");
+    EXPECT_EQ(t.closed.size(), 2u);
+}
+
 TEST_F(Fixture, ConnectTimeoutClosesSessionWithoutNamespace) {
     open();
     t.advance(4999);
