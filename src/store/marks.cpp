@@ -10,8 +10,6 @@ namespace outpost::store {
 namespace {
 
 constexpr size_t kMaxMarksBytes = size_t(64) << 20;   // a file beyond this is not ours to read
-constexpr uint64_t kMinRewriteBytes = 64 * 1024;
-constexpr uint64_t kRewriteFactor = 8;
 
 bool room_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
@@ -71,8 +69,6 @@ bool SeqMarks::rewrite(const Map& all, std::string& error) {
         error = "cannot open " + path_ + ": " + platform::last_error();
         return false;
     }
-    snapshot_bytes_ = text.size();
-    appended_bytes_ = 0;
     return true;
 }
 
@@ -85,12 +81,7 @@ bool SeqMarks::append(std::string_view records, bool sync, std::string& error) {
         error = "cannot append to " + path_ + ": " + platform::last_error();
         return false;
     }
-    appended_bytes_ += records.size();
     return true;
-}
-
-bool SeqMarks::wants_rewrite() const {
-    return appended_bytes_ > kMinRewriteBytes && appended_bytes_ > kRewriteFactor * snapshot_bytes_;
 }
 
 } // namespace outpost::store

@@ -31,9 +31,6 @@ public:
     // Appends `records` ("<room> <seq>\n" lines); `sync` waits for the disk.
     bool append(std::string_view records, bool sync, std::string& error);
     bool is_open() const { return fd_ >= 0; }
-    // Appended bytes since the last rewrite are more than `factor` times the last snapshot (and
-    // more than 64 KiB): time to rewrite.
-    bool wants_rewrite() const;
     const std::string& path() const { return path_; }
 
     static void add_record(std::string& out, std::string_view room, int64_t seq);
@@ -41,7 +38,6 @@ public:
 private:
     std::string path_;
     int fd_ = -1;
-    uint64_t snapshot_bytes_ = 0, appended_bytes_ = 0;
 };
 
 } // namespace outpost::store

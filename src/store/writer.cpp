@@ -69,6 +69,12 @@ Writer::~Writer() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    {
+        std::lock_guard lk(sync_mu_);
+        sync_stop_ = true;
+    }
+    sync_cv_.notify_all();
+    if (syncer_.joinable()) syncer_.join();
 }
 
 Status Writer::start(std::string& error) {
@@ -83,6 +89,7 @@ Status Writer::start(std::string& error) {
                     health_.reason.c_str());
     }
     next_retention_ = Clock::now() + std::chrono::milliseconds(opt_.retention_interval_ms);
+    syncer_ = std::thread([this] { run_syncer(); });
     thread_ = std::thread([this] { run(); });
     return Status::ok;
 }
@@ -280,23 +287,6 @@ void Writer::process_batch(std::vector<Op>& batch) {
         publish(std::move(out));
         return;
     }
-    std::string marks_error;
-    if (rc == SQLITE_OK && !mark_batch(undo, marks_error)) {
-        // Committed, but without its mark a later rollback could hand these seqs out again: not
-        // acknowledged (resends find the rows by their (sender, clientId)), and unwritable.
-        {
-            std::lock_guard lk(mu_);
-            for (const auto& [room, before] : undo) committed_[room] = seqs_[room];
-        }
-        note_moved("cannot record acknowledged seqs: " + marks_error);
-        fail_batch(batch, out, "cannot record acknowledged seqs: " + marks_error);
-        {
-            std::lock_guard lk(mu_);
-            ++health_.failed_commits;
-        }
-        publish(std::move(out));
-        return;
-    }
     if (rc != SQLITE_OK) {
         std::string detail = db_.last_error();
         rollback();
@@ -308,12 +298,13 @@ void Writer::process_batch(std::vector<Op>& batch) {
     }
     if (rc != SQLITE_OK) {
         fail_batch(batch, out, reason);
-    } else {
-        int64_t micros = micros_since(t0);
-        last_commit_ = std::chrono::microseconds(micros);
-        note_commit(micros, undo);
+        publish(std::move(out));
+        return;
     }
-    publish(std::move(out));
+    int64_t micros = micros_since(t0);
+    last_commit_ = std::chrono::microseconds(micros);
+    note_commit(micros, undo);
+    publish_marked(std::move(out), undo);
 }
 
 // Every valid write of the batch completes unavailable; invalid ones keep their own answer.
@@ -479,6 +470,16 @@ int Writer::load_seqs() {
 }
 
 void Writer::publish(std::vector<Completion>&& out) {
+    if (out.empty()) return;
+    {
+        std::lock_guard lk(sync_mu_);
+        sync_queue_.push_back(SyncJob{{}, false, {}, std::move(out)});
+    }
+    sync_cv_.notify_one();
+}
+
+// On the syncer thread: completions become visible to drain(), flush() and the loop.
+void Writer::deliver(std::vector<Completion>&& out) {
     if (out.empty()) return;
     {
         std::lock_guard lk(mu_);
@@ -654,27 +655,83 @@ Status Writer::reconcile_marks(std::string& error, Fault& fault) {
         std::lock_guard lk(mu_);
         lost_ = std::move(ranges);
     }
-    if (!marks_.rewrite(SeqMarks::Map(seqs_.begin(), seqs_.end()), error)) {
+    SeqMarks::Map snapshot(seqs_.begin(), seqs_.end());
+    if (!marks_.rewrite(snapshot, error)) {
         fault = Fault::io_error;
         return Status::unavailable;
     }
-    marks_dirty_ = false;
+    marks_snapshot_ = 0;
+    for (const auto& [room, seq] : snapshot) marks_snapshot_ += room.size() + 22;
+    marks_appended_ = 0;
+    marks_failed_ = false;
     return Status::ok;
 }
 
-// After a COMMIT, before its acks: the new seq of every room the batch advanced, appended to the
-// marks file (synced with synchronous full, so a mark is as durable as the commit it follows).
-bool Writer::mark_batch(const SeqMap& touched, std::string& error) {
-    std::string records;
+// After a COMMIT: the new seq of every room the batch advanced goes to the syncer with the
+// batch's completions; a snapshot of every room instead when the appended records outgrew the
+// last one, or after the syncer failed to write.
+void Writer::publish_marked(std::vector<Completion>&& out, const SeqMap& touched) {
+    SyncJob job;
     for (const auto& [room, before] : touched) {
         int64_t now = seqs_[room];
-        if (now != before) SeqMarks::add_record(records, room, now);
+        if (now != before) SeqMarks::add_record(job.records, room, now);
     }
-    if (records.empty() && !marks_dirty_) return true;
-    bool ok = marks_dirty_ || marks_.wants_rewrite() ? marks_.rewrite(SeqMarks::Map(seqs_.begin(), seqs_.end()), error)
-                                                     : marks_.append(records, opt_.synchronous_full, error);
-    marks_dirty_ = !ok;
-    return ok;
+    bool outgrown = marks_appended_ > (64u << 10) && marks_appended_ > 8 * marks_snapshot_;
+    if (marks_failed_.exchange(false) || (!job.records.empty() && outgrown)) {
+        job.rewrite = true;
+        job.snapshot = SeqMarks::Map(seqs_.begin(), seqs_.end());
+        marks_snapshot_ = 0;
+        for (const auto& [room, seq] : job.snapshot) marks_snapshot_ += room.size() + 22;
+        marks_appended_ = 0;
+    } else {
+        marks_appended_ += job.records.size();
+    }
+    job.out = std::move(out);
+    {
+        std::lock_guard lk(sync_mu_);
+        sync_queue_.push_back(std::move(job));
+    }
+    sync_cv_.notify_one();
+}
+
+void Writer::run_syncer() {
+    for (;;) {
+        SyncJob job;
+        {
+            std::unique_lock lk(sync_mu_);
+            sync_cv_.wait(lk, [&] { return sync_stop_ || !sync_queue_.empty(); });
+            if (sync_queue_.empty()) return;
+            job = std::move(sync_queue_.front());
+            sync_queue_.pop_front();
+        }
+        try {
+            std::string error;
+            bool ok = true;
+            if (job.rewrite) ok = marks_.rewrite(job.snapshot, error);
+            else if (!job.records.empty()) ok = marks_.append(job.records, opt_.synchronous_full, error);
+            if (!ok) {
+                // Committed, but without its mark a later rollback could hand these seqs out
+                // again: not acknowledged (resends find the rows by their (sender, clientId)).
+                std::string reason = "cannot record acknowledged seqs: " + error;
+                marks_failed_ = true;
+                note_moved(reason);
+                for (Completion& c : job.out) {
+                    if (c.kind != OpKind::message || c.status != Status::ok || c.duplicate) continue;
+                    c.status = Status::unavailable;
+                    c.error = reason;
+                }
+                std::lock_guard lk(mu_);
+                ++health_.failed_commits;
+            }
+            deliver(std::move(job.out));
+        } catch (...) {
+            OUTPOST_LOG(error, "store_syncer_exception", "what=\"%s\"", "while writing marks; the batch is delivered as it is");
+            try {
+                deliver(std::move(job.out));
+            } catch (...) {
+            }
+        }
+    }
 }
 
 // A file deleted or renamed under an open SQLite handle keeps taking writes that no restart will

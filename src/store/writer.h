@@ -1,7 +1,9 @@
 // writer.h - The store's writer thread: a queue of writes committed in groups, completions queued
-// back in submission order, idle-time retention, and fault detection with a recovery probe.
-// Owns: the write connection, the per-room next seq, the health counters. Never: lets an exception
-// or a sqlite3 handle cross to another thread, or completes a write ok before its COMMIT returned.
+// back in submission order, idle-time retention, and fault detection with a recovery probe; and
+// its syncer thread, which writes each commit's acked-seq marks before handing its completions on.
+// Owns: the write connection, the per-room next seq, the marks file, the health counters. Never:
+// lets an exception or a sqlite3 handle cross to another thread, or completes a write ok before its
+// COMMIT returned and its mark is written.
 #pragma once
 
 #include <atomic>
@@ -93,7 +95,18 @@ private:
     bool files_moved(std::string& why);        // the path no longer names the open db or WAL
     void note_moved(const std::string& why);
     Status reconcile_marks(std::string& error, Fault& fault);
-    bool mark_batch(const SeqMap& touched, std::string& error);
+    // The marks syncer thread: appends (and syncs) each committed batch's marks, then delivers its
+    // completions. Every completion goes through it, in order, so acks never leave before their
+    // marks and the writer can COMMIT the next batch while the marks reach the disk.
+    struct SyncJob {
+        std::string records;          // "<room> <seq>\n" for the rooms the batch advanced
+        bool rewrite = false;         // replace the file by `snapshot` instead of appending
+        SeqMarks::Map snapshot;
+        std::vector<Completion> out;
+    };
+    void publish_marked(std::vector<Completion>&& out, const SeqMap& touched);
+    void run_syncer();
+    void deliver(std::vector<Completion>&& out);
     int64_t prune_step();     // rows pruned, -1 on error
     int prune_rows(const char* select_sql, int64_t arg, bool has_arg, int64_t& pruned, int64_t& unconfirmed);
     int64_t used_bytes(int& rc);
@@ -107,8 +120,9 @@ private:
     std::atomic<uint64_t> opens_{0};
     platform::FileId db_id_, wal_id_;          // what the path named when the file was opened
     bool wal_known_ = false;
-    SeqMarks marks_;                           // writer thread: acked-seq marks beside the database
-    bool marks_dirty_ = false;                 // an append failed: the next write rewrites the file
+    SeqMarks marks_;                           // acked-seq marks beside the database: the syncer's, once it runs
+    uint64_t marks_appended_ = 0, marks_snapshot_ = 0; // writer thread: bytes appended since the last snapshot, its size
+    std::atomic<bool> marks_failed_{false};    // the syncer could not write: the next batch rewrites the file
     SeqMap seqs_;             // writer thread only: latest seq including the open transaction
     int64_t page_size_ = 4096;
     Clock::duration last_commit_ = Clock::duration::max(); // writer thread: the last commit's duration
@@ -126,6 +140,12 @@ private:
     bool stop_ = false;
     Clock::time_point next_probe_{}, next_retention_{};
     std::thread thread_;
+
+    std::mutex sync_mu_;
+    std::condition_variable sync_cv_;
+    std::deque<SyncJob> sync_queue_;
+    bool sync_stop_ = false;
+    std::thread syncer_;
 };
 
 } // namespace outpost::store
