@@ -38,7 +38,8 @@ constexpr const char* kUsage =
     "  outpost [--config FILE]        run the server (no FILE: embedded defaults, port 3000, ./var)\n"
     "  outpost check-config FILE      validate a configuration file; exit 1 on error\n"
     "  outpost token --sub USER [--ttl 1h] [--role admin] [--rooms 'site:*,lobby'] [--name NAME]\n"
-    "                [--config FILE]  mint an HS256 token with the configured secret (prints only the token)\n"
+    "                [--config FILE]  mint an HS256 token with the server's secret (prints only the token);\n"
+    "                                 without --config it reads /etc/outpost/outpost.json when that exists\n"
     "  outpost version                print the version\n"
     "  outpost --help                 this text\n";
 
@@ -60,7 +61,7 @@ Args parse_args(int argc, char** argv) {
             a.command = "help";
         } else if (arg.rfind("--", 0) == 0) {
             if (i + 1 >= argc) {
-                a.error = "option " + arg + " needs a value";
+                a.error = arg + ": expected a value";
                 return a;
             }
             if (arg == "--config") a.config = argv[++i];
@@ -92,18 +93,30 @@ int cmd_check_config(const Args& a) {
     return 0;
 }
 
+// The configuration the packaged server runs with (the .deb's conffile). `outpost token` reads it
+// when no --config is given, so a token minted on the gateway is signed with the server's secret.
+constexpr const char* kPackagedConfig = "/etc/outpost/outpost.json";
+
+// auth::mint messages name the field ("ttl: expected ..."); on the command line it is the option.
+void option_error(const std::string& message) {
+    bool is_option = false;
+    for (const char* o : {"sub:", "ttl:", "rooms:", "name:"}) is_option |= message.rfind(o, 0) == 0;
+    std::fprintf(stderr, "%s%s\n", is_option ? "--" : "", message.c_str());
+}
+
+// Mints with the secret a server already uses, never a new one (that token would be refused).
 int cmd_token(const Args& a) {
-    Result<settings::Settings> s = load(a.config);
-    if (!s.ok()) {
-        std::fprintf(stderr, "%s\n", s.error().message.c_str());
-        return 1;
-    }
     auth::MintRequest req;
-    req.issuer = s->auth.issuer;
-    req.audience = s->auth.audience;
+    bool has_sub = false;
+    for (const std::string& p : a.positional) {
+        std::fprintf(stderr, "%s: unexpected argument (the user goes in --sub USER)\n", p.c_str());
+        return 2;
+    }
     for (const auto& [name, value] : a.options) {
-        if (name == "sub") req.sub = value;
-        else if (name == "role") {
+        if (name == "sub") {
+            req.sub = value;
+            has_sub = true;
+        } else if (name == "role") {
             if (value != "admin" && value != "user") {
                 std::fprintf(stderr, "--role: expected admin or user, got \"%s\"\n", value.c_str());
                 return 2;
@@ -113,36 +126,60 @@ int cmd_token(const Args& a) {
         else if (name == "ttl") {
             Result<int64_t> ttl = auth::parse_ttl(value);
             if (!ttl.ok()) {
-                std::fprintf(stderr, "--ttl: %s\n", ttl.error().message.c_str());
+                option_error(ttl.error().message);
                 return 2;
             }
             req.ttl_s = *ttl;
         } else if (name == "rooms") {
             Result<std::vector<std::string>> rooms = auth::parse_rooms_list(value);
             if (!rooms.ok()) {
-                std::fprintf(stderr, "--rooms: %s\n", rooms.error().message.c_str());
+                option_error(rooms.error().message);
                 return 2;
             }
             req.has_rooms = true;
             req.rooms = std::move(rooms).value();
         } else {
-            std::fprintf(stderr, "unknown option --%s\n%s", name.c_str(), kUsage);
+            std::fprintf(stderr, "--%s: unknown option (expected --sub, --ttl, --role, --rooms, --name or --config)\n%s", name.c_str(), kUsage);
             return 2;
         }
     }
+    if (!has_sub) {
+        std::fprintf(stderr, "--sub: required, expected the user id (1-64 chars of [A-Za-z0-9_.@-])\n");
+        return 2;
+    }
+    // The configuration: --config, else the packaged one when it exists, else the embedded defaults.
+    std::string path = a.config;
+    if (path.empty() && platform::file_exists(kPackagedConfig)) path = kPackagedConfig;
+    std::string where = !a.config.empty() ? "--config " + a.config
+                        : !path.empty()   ? path + " (read because no --config was given)"
+                                          : std::string("none (no --config, and ") + kPackagedConfig + " does not exist): the embedded defaults, data_dir ./var";
+    Result<settings::Settings> s = load(path);
+    if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        if (a.config.empty()) std::fprintf(stderr, "  (%s is read when no --config is given)\n", kPackagedConfig);
+        return 1;
+    }
     if (s->auth.algorithm != "HS256") {
-        std::fprintf(stderr, "outpost token mints HS256 tokens only; this configuration uses %s (sign with your private key)\n",
-                     s->auth.algorithm.c_str());
+        std::fprintf(stderr, "auth.algorithm: expected HS256 (outpost token mints HS256 tokens only), got %s in %s; sign %s tokens with your private key\n",
+                     s->auth.algorithm.c_str(), where.c_str(), s->auth.algorithm.c_str());
         return 1;
     }
-    Result<auth::KeySet> keys = auth::load_keys(s->auth, s->data_dir);
+    Result<auth::KeySet> keys = auth::load_keys(s->auth, s->data_dir, auth::SecretFile::must_exist);
     if (!keys.ok()) {
-        std::fprintf(stderr, "%s\n", keys.error().message.c_str());
+        std::fprintf(stderr, "secret: %s\n  configuration: %s\n", keys.error().message.c_str(), where.c_str());
+        if (!s->data_dir.empty() && s->data_dir[0] != '/')
+            std::fprintf(stderr, "  data_dir \"%s\" is relative: it names a folder under the current directory, as for the server\n",
+                         s->data_dir.c_str());
+        if (keys.status() == Status::not_found)
+            std::fprintf(stderr, "  pass --config FILE (the configuration the server runs with) or set OUTPOST_JWT_SECRET;"
+                                 " outpost token never creates a secret\n");
         return 1;
     }
+    req.issuer = s->auth.issuer;
+    req.audience = s->auth.audience;
     Result<std::string> tok = auth::mint_hs256(keys->secret(), req, platform::wall_ms() / 1000);
     if (!tok.ok()) {
-        std::fprintf(stderr, "%s\n", tok.error().message.c_str());
+        option_error(tok.error().message);
         return 2;
     }
     std::printf("%s\n", tok->c_str());

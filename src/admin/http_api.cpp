@@ -95,13 +95,17 @@ std::string HttpApi::stats_json() const {
             recent += t ? t.get() : "\"\"";
         }
     recent += "]";
+    // Engine.IO sessions that have no Socket.IO socket (yet): handshakes without a CONNECT. One
+    // socket per session at most (the application has the one namespace "/").
+    uint64_t sockets = h ? h->sockets() : 0;
+    uint64_t handshakes_pending = e.sessions_open > sockets ? e.sessions_open - sockets : 0;
     char buf[1024];
     std::snprintf(buf, sizeof buf,
-                  "{\"connections\":%llu,\"sockets\":%llu,\"usersOnline\":%llu,\"rooms\":%llu,\"messagesInPerSec\":%.1f,"
+                  "{\"connections\":%llu,\"handshakesPending\":%llu,\"sockets\":%llu,\"usersOnline\":%llu,\"rooms\":%llu,\"messagesInPerSec\":%.1f,"
                   "\"messagesOutPerSec\":%.1f,\"queueDepth\":%llu,\"sendQueueBytes\":%llu,\"storageBytes\":%lld,"
                   "\"storageWritable\":%s,\"uptimeS\":%lld,\"sessionsPeak\":%llu,\"maxConnections\":%lld,"
                   "\"protocolErrors\":%llu,\"slowConsumers\":%llu,\"clockUnsynced\":%s,",
-                  (unsigned long long)e.sessions_open, (unsigned long long)(h ? h->sockets() : 0),
+                  (unsigned long long)e.sessions_open, (unsigned long long)handshakes_pending, (unsigned long long)sockets,
                   (unsigned long long)(h ? h->users_online() : 0), (unsigned long long)(h ? h->rooms() : 0), in_per_sec_,
                   out_per_sec_, (unsigned long long)health.queue_depth, (unsigned long long)e.queued_bytes,
                   (long long)health.db_bytes, health.writable ? "true" : "false", (long long)uptime_s,

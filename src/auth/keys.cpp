@@ -54,10 +54,14 @@ std::string hex(const unsigned char* p, size_t n) {
 }
 
 // <data_dir>/jwt.secret: reused when present, else 32 random bytes as hex, mode 0600.
-Result<KeySet> generated_secret(const std::string& data_dir) {
+Result<KeySet> generated_secret(const std::string& data_dir, SecretFile mode) {
     std::string dir = data_dir.empty() ? "." : data_dir;
     std::string path = dir + (dir.back() == '/' ? "" : "/") + kGeneratedName;
     if (platform::file_exists(path)) return secret_from_file(path, "HS256 secret file " + path);
+    if (mode == SecretFile::must_exist)
+        return Result<KeySet>::fail(Status::not_found, std::string("no HS256 secret: ") + kSecretEnv +
+                                                           " is not set, auth.hs256_secret and auth.hs256_secret_file are not set, and " +
+                                                           path + " does not exist");
     if (!platform::file_exists(dir) && !platform::make_dirs(dir, 0700))
         return Result<KeySet>::fail(Status::io_error, "data_dir " + dir + ": cannot create (" + platform::last_error() + ")");
     std::array<unsigned char, kGeneratedSecretBytes> raw{};
@@ -71,7 +75,7 @@ Result<KeySet> generated_secret(const std::string& data_dir) {
     return KeySet::hs256(text, "HS256 secret file " + path + " (created now)");
 }
 
-Result<KeySet> load_hs256(const settings::Auth& auth, const std::string& data_dir) {
+Result<KeySet> load_hs256(const settings::Auth& auth, const std::string& data_dir, SecretFile mode) {
     if (!auth.public_key_file.empty())
         return Result<KeySet>::fail(Status::invalid_argument, "auth.public_key_file is set but auth.algorithm is HS256");
     std::string env = platform::getenv_str(kSecretEnv);
@@ -80,7 +84,7 @@ Result<KeySet> load_hs256(const settings::Auth& auth, const std::string& data_di
     if (!auth.hs256_secret.empty()) return KeySet::hs256(auth.hs256_secret, "auth.hs256_secret");
     if (!auth.hs256_secret_file.empty())
         return secret_from_file(auth.hs256_secret_file, "auth.hs256_secret_file " + auth.hs256_secret_file);
-    return generated_secret(data_dir);
+    return generated_secret(data_dir, mode);
 }
 
 Result<KeySet> load_public(Algorithm alg, const settings::Auth& auth) {
@@ -184,12 +188,12 @@ std::string KeySet::describe() const {
     return what + " public key from " + source_ + " (EC P-256)";
 }
 
-Result<KeySet> load_keys(const settings::Auth& auth, const std::string& data_dir) {
+Result<KeySet> load_keys(const settings::Auth& auth, const std::string& data_dir, SecretFile secret_file) {
     Algorithm alg = Algorithm::hs256;
     if (!algorithm_from_name(auth.algorithm, alg))
         return Result<KeySet>::fail(Status::invalid_argument,
                                     "auth.algorithm: expected \"HS256\", \"RS256\" or \"ES256\", got \"" + auth.algorithm + "\"");
-    if (alg == Algorithm::hs256) return load_hs256(auth, data_dir);
+    if (alg == Algorithm::hs256) return load_hs256(auth, data_dir, secret_file);
     return load_public(alg, auth);
 }
 

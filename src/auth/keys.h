@@ -74,9 +74,17 @@ private:
     std::vector<std::string> warnings_;
 };
 
+// Whether load_keys may create <data_dir>/jwt.secret when no other HS256 secret is configured.
+enum class SecretFile : uint8_t {
+    create_if_missing, // the server: generate it on first start
+    must_exist,        // `outpost token`: sign only with a secret a server already uses
+};
+
 // Builds the KeySet that `auth` describes (see the top of this file for the HS256 order).
 // Errors name the setting or file, e.g. "auth.public_key_file /etc/k.pem: not an EC P-256 key".
-// May create <data_dir>/jwt.secret (and data_dir itself).
-Result<KeySet> load_keys(const settings::Auth& auth, const std::string& data_dir);
+// With create_if_missing it may create <data_dir>/jwt.secret (and data_dir itself); with
+// must_exist a missing file fails with not_found and a message naming every place looked at.
+Result<KeySet> load_keys(const settings::Auth& auth, const std::string& data_dir,
+                         SecretFile secret_file = SecretFile::create_if_missing);
 
 } // namespace outpost::auth

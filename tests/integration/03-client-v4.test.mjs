@@ -67,6 +67,19 @@ describe('socket.io-client 4.8 with a JWT (normal mode)', () => {
     }
   });
 
+  test('a deviceId outside 1-64 chars of [A-Za-z0-9_.@-] is refused with connect_error code invalid_payload (README)', async () => {
+    for (const deviceId of ['has space', 'x'.repeat(65), '', 'ü-phone']) {
+      const s = v4(srv, { transports: ['websocket'], auth: { token: token(), deviceId } });
+      try {
+        const err = await refused(s);
+        assert.equal(err.data?.code, 'invalid_payload', `${JSON.stringify(deviceId)}: ${err.message} ${JSON.stringify(err.data)}`);
+        assert.match(err.message, /deviceId/);
+      } finally {
+        s.close();
+      }
+    }
+  });
+
   test('a token in the Authorization header of the handshake is accepted (websocket and polling)', async () => {
     for (const transports of [['websocket'], ['polling']]) {
       const s = v4(srv, { transports, extraHeaders: { Authorization: `Bearer ${token({ sub: 'header.user' })}` } });

@@ -121,6 +121,35 @@ TEST_F(Keys, GeneratesSecretOnceAndReusesIt) {
     EXPECT_TRUE(accepts_secret(*second, secret));
 }
 
+// `outpost token` (SecretFile::must_exist) never creates a secret: a missing jwt.secret is an
+// error naming every place looked at; an existing one (the server's) is the key it signs with.
+TEST_F(Keys, MintingNeverCreatesASecret) {
+    std::string data = dir_ + "/var";
+    auto none = load_keys(hs(), data, SecretFile::must_exist);
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.status(), Status::not_found);
+    for (const char* place : {"OUTPOST_JWT_SECRET", "auth.hs256_secret", "auth.hs256_secret_file", "/var/jwt.secret does not exist"})
+        EXPECT_NE(none.error().message.find(place), std::string::npos) << place << " in: " << none.error().message;
+    EXPECT_FALSE(fs::exists(data)) << "data_dir was created";
+
+    auto server = load_keys(hs(), data); // the server's first start generates it
+    ASSERT_TRUE(server.ok());
+    std::string secret = read_text(data + "/jwt.secret").substr(0, 64);
+    auto minting = load_keys(hs(), data, SecretFile::must_exist);
+    ASSERT_TRUE(minting.ok()) << minting.error().message;
+    EXPECT_TRUE(accepts_secret(*minting, secret));
+    EXPECT_TRUE(accepts_secret(*server, std::string(minting->secret())));
+
+    setenv("OUTPOST_JWT_SECRET", "env-secret-env-secret-env-secret", 1); // the other sources still come first
+    auto env = load_keys(hs(), dir_ + "/elsewhere", SecretFile::must_exist);
+    ASSERT_TRUE(env.ok());
+    EXPECT_EQ(env->source(), "OUTPOST_JWT_SECRET");
+    unsetenv("OUTPOST_JWT_SECRET");
+    auto setting = load_keys(hs("setting-secret-setting-secret-xx"), dir_ + "/elsewhere", SecretFile::must_exist);
+    ASSERT_TRUE(setting.ok());
+    EXPECT_FALSE(fs::exists(dir_ + "/elsewhere"));
+}
+
 TEST_F(Keys, TwoDataDirsGetDifferentSecrets) {
     auto a = load_keys(hs(), dir_ + "/a");
     auto b = load_keys(hs(), dir_ + "/b");
