@@ -2,7 +2,9 @@
 // Owns: the lws context and every wsi; the fixed pool of Engine.IO session slots; send queues.
 // Never: interprets message contents (handed to a SessionHandler) or blocks the loop.
 // lws rules followed: RECEIVE only decodes and hands over; writes happen in WRITEABLE callbacks,
-// one lws_write each (small immediate HTTP answers excepted); no exception crosses a callback.
+// one lws_write each (small immediate HTTP answers excepted; a request with a body is always
+// answered from HTTP_WRITEABLE); no exception crosses a callback. Every accepted TCP connection
+// is counted against a capacity derived from max_connections and the open-file limit.
 #include "net/server.h"
 
 #include <libwebsockets.h>
