@@ -2,7 +2,9 @@
 // Owns: the lws context and every wsi; the fixed pool of Engine.IO session slots; send queues.
 // Never: interprets message contents (handed to a SessionHandler) or blocks the loop.
 // lws rules followed: RECEIVE only decodes and hands over; writes happen in WRITEABLE callbacks,
-// one lws_write each (small immediate HTTP answers excepted); no exception crosses a callback.
+// one lws_write each (small immediate HTTP answers excepted; a request with a body is always
+// answered from HTTP_WRITEABLE); no exception crosses a callback. Every accepted TCP connection
+// is counted against a capacity derived from max_connections and the open-file limit.
 #include "net/server.h"
 
 #include <libwebsockets.h>
@@ -280,6 +282,7 @@ private:
     void ws_protocol_closed(Session& s, struct lws* wsi, Conn* c);
     void await_close_ack(struct lws* wsi, Conn* c);
     static void ws_linger_cb(void* ctx, uint64_t arg, int64_t now);
+    static void drop_end_cb(void* ctx, uint64_t arg, int64_t now);
     void linger_ws(struct lws* wsi, Conn* c, bool going_away);
     bool push(Session& s, const FrameRef& f);
     bool enqueue(Session& s, const FrameRef& f, bool bypass_limit);
@@ -288,6 +291,7 @@ private:
     void settle_answer(Session& s, struct lws* next_wsi);
     bool poll_gone(const Session& s, int64_t now) const;
     void kick(Session& s);
+    static void wake_poll(struct lws* wsi);
     void end_poll(Session& s, const char* v4_body, const char* v3_body);
 
     // inbound
@@ -313,7 +317,7 @@ private:
         return respond(wsi, HttpResponse{status, content_type, std::string(body)});
     }
     int refuse_http(struct lws* wsi, Conn* c, int status, std::string_view body);
-    bool begin_body(struct lws* wsi, Conn* c, int64_t length);
+    bool begin_body(struct lws* wsi, Conn* c, int64_t length, int& refused_rc);
     void end_body(Conn* c);
     int on_body(struct lws* wsi, Conn* c, const char* in, size_t len);
     int on_body_complete(struct lws* wsi, Conn* c);
@@ -341,6 +345,7 @@ private:
     std::unordered_map<std::string, core::TokenBucket> ip_buckets_;
     std::unordered_map<uint64_t, struct lws*> deferred_;
     std::unordered_map<uint64_t, struct lws*> lingering_;
+    std::unordered_map<uint64_t, struct lws*> dropping_; // refused bodies being dropped, by http_token
     uint64_t next_linger_token_ = 1;
     uint64_t next_http_token_ = 1;
     SessionHandler* handlers_[2] = {nullptr, nullptr};
@@ -682,7 +687,7 @@ void ServerImpl::end_poll(Session& s, const char* v4_body, const char* v3_body) 
     auto* pc = static_cast<Conn*>(lws_wsi_user(s.poll_wsi));
     if (pc && !pc->reply) pc->reply = new std::string(s.eio == 3 ? v3_body : v4_body);
     if (pc) pc->sess_index = kNoSession;
-    lws_callback_on_writable(s.poll_wsi);
+    wake_poll(s.poll_wsi);
     s.poll_wsi = nullptr;
 }
 
@@ -774,10 +779,19 @@ bool ServerImpl::push(Session& s, const FrameRef& f) {
     return true;
 }
 
+// A waiting long-poll GET reads nothing: lws 4.1 does not read an HTTP/1 connection in the middle
+// of a transaction, so input (or the client's close) would wake the loop again and again until
+// the answer. Its input is switched off while it waits (on_poll_get) and back on here, just
+// before the answer (flow control also holds back WRITEABLE on an HTTP/1 connection).
+void ServerImpl::wake_poll(struct lws* wsi) {
+    lws_rx_flow_control(wsi, 1);
+    lws_callback_on_writable(wsi);
+}
+
 // Asks lws for a write opportunity on whichever transport can carry the queue now.
 void ServerImpl::kick(Session& s) {
     if (s.ws && s.ws_wsi) lws_callback_on_writable(s.ws_wsi);
-    else if (!s.ws && s.poll_wsi) lws_callback_on_writable(s.poll_wsi);
+    else if (!s.ws && s.poll_wsi) wake_poll(s.poll_wsi);
 }
 
 // The send-queue limit (limits.max_send_queue_bytes) is judged on evidence that the client does
@@ -1022,10 +1036,12 @@ int ServerImpl::respond(struct lws* wsi, const HttpResponse& r) {
     }
     stats_.bytes_out += r.body.size();
     if (c) c->body_done = false;
-    if (close_after && c && c->body_refused) {
+    if (close_after && c && c->body_refused && !c->http_token && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
         // Refused before its body was read: the body is read and dropped for a moment so that the
         // client, still sending, reads this answer instead of a reset (nginx's lingering close).
-        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, int(kDiscardMs / 1000));
+        c->http_token = next_http_token_++;
+        dropping_[c->http_token] = wsi;
+        timers_.schedule(platform::monotonic_ms() + kDiscardMs, drop_end_cb, this, c->http_token);
         return 0;
     }
     if (close_after) return -1; // lws closes after writing what is buffered
@@ -1036,8 +1052,7 @@ int ServerImpl::respond(struct lws* wsi, const HttpResponse& r) {
 int ServerImpl::refuse_http(struct lws* wsi, Conn* c, int status, std::string_view body) {
     c->close_after = true;
     c->keep_alive_10 = false;
-    respond_json(wsi, status, body);
-    return -1;
+    return respond_json(wsi, status, body);
 }
 
 // CORS preflight for polling requests from browsers on other origins.
@@ -1150,18 +1165,19 @@ int64_t content_length(struct lws* wsi) {
 // Starts receiving a request body of `length` bytes, within the limits: one body is at most
 // max_payload; all bodies being received at once hold at most kBodyBudgetPayloads * max_payload
 // bytes (reserved by their declared length) on at most max_connections connections; a body must
-// be complete within ping_interval + ping_timeout of its headers. False: refused, answered, closing.
+// be complete within ping_interval + ping_timeout of its headers. False: refused and answered
+// (`refused_rc` is the callback's return value).
 constexpr size_t kBodyBudgetPayloads = 16;
 
-bool ServerImpl::begin_body(struct lws* wsi, Conn* c, int64_t length) {
+bool ServerImpl::begin_body(struct lws* wsi, Conn* c, int64_t length, int& refused_rc) {
     if (uint64_t(length) > opt_.max_payload) {
-        refuse_http(wsi, c, 413, "{\"code\":\"payload_too_large\",\"message\":\"request body over max_payload\"}");
+        refused_rc = refuse_http(wsi, c, 413, "{\"code\":\"payload_too_large\",\"message\":\"request body over max_payload\"}");
         return false;
     }
     if (stats_.http_body_bytes_reserved + uint64_t(length) > kBodyBudgetPayloads * opt_.max_payload ||
         stats_.http_bodies_reading >= opt_.max_connections) {
         ++stats_.http_refused_busy;
-        refuse_http(wsi, c, 503, "{\"code\":\"server_busy\",\"message\":\"too many request bodies in flight; retry later\"}");
+        refused_rc = refuse_http(wsi, c, 503, "{\"code\":\"server_busy\",\"message\":\"too many request bodies in flight; retry later\"}");
         return false;
     }
     c->body = new std::string();
@@ -1171,6 +1187,15 @@ bool ServerImpl::begin_body(struct lws* wsi, Conn* c, int64_t length) {
     ++stats_.http_bodies_reading;
     stats_.http_body_bytes_reserved += uint64_t(length);
     return true;
+}
+
+// The time to drop a refused body is over: the connection closes at its next HTTP_WRITEABLE (an
+// lws timeout set from out here might only fire at the next socket event, see arm_timer).
+void ServerImpl::drop_end_cb(void* ctx, uint64_t token, int64_t) {
+    auto* self = static_cast<ServerImpl*>(ctx);
+    auto it = self->dropping_.find(token);
+    if (it == self->dropping_.end()) return;
+    lws_callback_on_writable(it->second);
 }
 
 void ServerImpl::end_body(Conn* c) {
@@ -1237,22 +1262,24 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     read_persistence(wsi, c);
     bool post = !std::strcmp(method, "POST");
     int64_t length = content_length(wsi);
-    // Bodies: POST only, with a Content-Length (no chunked bodies: lws 4.1 does not decode them).
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 || (post && length == -1))
-        return refuse_http(wsi, c, 411, "{\"code\":\"length_required\",\"message\":\"a request body needs Content-Length; chunked bodies are not accepted\"}");
-    if (length == -2) return refuse_http(wsi, c, 400, "{\"code\":\"bad_request\",\"message\":\"Content-Length: expected a decimal number\"}");
+    bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
     // Any answer given before a body is read (and a body of any method but POST is never read)
     // closes the connection: lws 4.1 would otherwise discard the body itself and can spin when
-    // more requests are pipelined behind it.
+    // more requests are pipelined behind it. Until begin_body keeps it, the body is dropped.
     const bool close_wanted = c->close_after, keep_alive_10 = c->keep_alive_10;
-    if (length > 0) {
+    if (length > 0 || length == -2 || chunked || (post && length == -1)) {
         c->close_after = true;
         c->keep_alive_10 = false;
-        c->body_refused = true; // not kept unless begin_body accepts it
+        c->body_refused = true;
         c->body_deadline = uint32_t(platform::monotonic_ms() + kDiscardMs);
     }
+    // Bodies: POST only, with a Content-Length (no chunked bodies: lws 4.1 does not decode them).
+    if (chunked || (post && length == -1))
+        return refuse_http(wsi, c, 411, "{\"code\":\"length_required\",\"message\":\"a request body needs Content-Length; chunked bodies are not accepted\"}");
+    if (length == -2) return refuse_http(wsi, c, 400, "{\"code\":\"bad_request\",\"message\":\"Content-Length: expected a decimal number\"}");
     auto read_body = [&] {
-        if (!begin_body(wsi, c, length)) return -1;
+        int refused_rc = -1;
+        if (!begin_body(wsi, c, length, refused_rc)) return refused_rc;
         c->close_after = close_wanted;
         c->keep_alive_10 = keep_alive_10;
         return 0; // answered once the body is complete
@@ -1265,12 +1292,7 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
                 std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), remote = peer(wsi);
                 HttpRequest head{"POST", path, {}, auth, {}, remote, 0};
                 HttpResponse refused = http_->check_head(head);
-                if (refused.status != 0) {
-                    c->close_after = true; // the body is never read
-                    c->keep_alive_10 = false;
-                    respond(wsi, refused);
-                    return -1;
-                }
+                if (refused.status != 0) return respond(wsi, refused); // the body is never kept
             }
             return read_body();
         }
@@ -1374,6 +1396,7 @@ int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
     s.poll_idle_since = 0;
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     if (!s.queue.empty() || s.upgrading || s.closing) lws_callback_on_writable(wsi);
+    else lws_rx_flow_control(wsi, 0); // waits: see wake_poll
     return 0;
 }
 
@@ -1469,6 +1492,7 @@ void ServerImpl::http_reply(uint64_t token, const HttpResponse& r) {
 }
 
 int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
+    if (c->body_refused && int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) >= 0) return -1; // dropped long enough
     if (c->body_done && c->body) return on_body_done(wsi, c);
     if (c->deferred_reply) {
         std::unique_ptr<HttpResponse> r(c->deferred_reply);
@@ -1683,7 +1707,7 @@ int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s, std::string_
             // The polling side is ended with a noop. v4: answered to the pending (or next) poll
             // only. v3 (engine.io 3.x): queued, so without a poll it reaches the WebSocket after "5".
             if (s.eio == 3 && !s.poll_wsi) push(s, FrameRef::text_packet('6', {}));
-            if (s.poll_wsi) lws_callback_on_writable(s.poll_wsi);
+            if (s.poll_wsi) wake_poll(s.poll_wsi);
             return 0;
         }
         if (p.type == EioType::upgrade && s.upgrading) {
@@ -1874,7 +1898,10 @@ int ServerImpl::refuse_tcp() {
 void ServerImpl::detach_conn(Conn* c) {
     if (c->linger_token) lingering_.erase(c->linger_token);
     c->linger_token = 0;
-    if (c->http_token) deferred_.erase(c->http_token);
+    if (c->http_token) {
+        deferred_.erase(c->http_token);
+        dropping_.erase(c->http_token);
+    }
     c->http_token = 0;
     delete c->deferred_reply;
     c->deferred_reply = nullptr;

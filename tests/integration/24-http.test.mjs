@@ -128,6 +128,25 @@ describe('pipelined requests are answered in order or the connection closes (iss
     sock.destroy();
   });
 
+  srv.test('a long-poll GET whose client goes away, or a GET with a body, does not keep the loop busy', async (t) => {
+    const { sid } = await pollHandshake(srv, '/socket.io/');
+    const pid = srv.proc.pid;
+    const cpu0 = cpuTicks(pid);
+    const t0 = Date.now();
+    // The poll waits for data (none comes before the ping); the client closes meanwhile.
+    await exchange(srv.port, `GET /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`, 200);
+    // lws never reads the body of a GET: it is answered and the connection closed.
+    const got = await exchange(srv.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 9900\r\n\r\nabc', 3000);
+    assert.deepEqual(statuses(got.data), [200]);
+    assert.ok(got.closed);
+    await sleep(1500);
+    const cpu = cpuTicks(pid) - cpu0;
+    const wallTicks = ((Date.now() - t0) / 1000) * 100;
+    t.diagnostic(`${cpu} CPU ticks in ${Math.round(wallTicks)} wall ticks`);
+    assert.ok(cpu < wallTicks * 0.4, `${cpu} CPU ticks in ${wallTicks} (the loop spins)`);
+    await healthy(srv);
+  });
+
   srv.test('the server still exits on SIGTERM after all of this', async () => {
     await healthy(srv);
     const status = await srv.stop();
