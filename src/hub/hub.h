@@ -1,8 +1,9 @@
 // hub.h - The application behind namespace "/": users, rooms, presence, typing, messages.
 // Owns: per-socket identity (JWT) and rate limits, the event table (name -> handler, payload
 // schema, rate-limit class, admin flag), users and their sockets and devices, durable room
-// membership (through the store), presence with its grace period, typing, admin events, and the
-// ack / server:error shapes of PROTOCOL.md §3. Every broadcast goes through the Adapter.
+// membership (through the store) with its limits (joins still being stored count) and its
+// revocation when a token no longer grants a room, presence with its grace period, typing, admin
+// events, and the ack / server:error shapes of PROTOCOL.md §3. Every broadcast goes through the Adapter.
 // Never: touches lws or SQL directly, or encodes a broadcast once per recipient.
 #pragma once
 
@@ -149,7 +150,8 @@ private:
         RateClass rate;
         bool admin;
     };
-    // A request waiting for the store (room:join / room:leave / message:send).
+    // A request waiting for the store (room:join / room:leave / message:send, the direct-room
+    // joins a DM makes, and the leave of a revoked room).
     struct Pending {
         enum Kind : uint8_t { join, leave, message, dm_join, revoke } kind;
         sio::SocketId socket;

@@ -94,5 +94,19 @@ TEST_F(StoreMarks, DatabaseRenamedAwayMakesTheStoreUnwritableUntilItIsBack) {
     EXPECT_TRUE(s->health().writable) << s->health().reason;
 }
 
+TEST_F(StoreMarks, WalDeletedMakesTheStoreUnwritable) {
+    auto s = open_store(opts);
+    ASSERT_TRUE(s);
+    send(*s, "a", 2, "a");
+    ASSERT_TRUE(std::filesystem::exists(db + "-wal"));
+    std::filesystem::remove(db + "-wal");
+    s->submit_message(1, "a", "alice", "no-wal", "1", 1);
+    auto done = settle(*s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status, Status::unavailable);
+    EXPECT_NE(done[0].error.find("write-ahead log"), std::string::npos) << done[0].error;
+    EXPECT_FALSE(s->health().writable);
+}
+
 } // namespace
 } // namespace outpost::store::test
