@@ -235,31 +235,32 @@ Result<std::string> gunzip(std::string_view gz, size_t max_out) {
     if (gz[2] != 8) return R::fail(Status::malformed, "gzip: compression method is not DEFLATE");
     uint8_t flags = uint8_t(gz[3]);
     if (flags & kReserved) return R::fail(Status::malformed, "gzip: reserved header flags set");
+    const std::string_view head = gz.substr(0, gz.size() - 8); // the header and data: never the trailer
     size_t pos = 10;
     if (flags & kFextra) {
-        if (gz.size() - pos < 2) return R::fail(Status::malformed, "gzip: truncated header");
-        size_t xlen = size_t(uint8_t(gz[pos])) | size_t(uint8_t(gz[pos + 1])) << 8;
+        if (head.size() - pos < 2) return R::fail(Status::malformed, "gzip: truncated header");
+        size_t xlen = size_t(uint8_t(head[pos])) | size_t(uint8_t(head[pos + 1])) << 8;
         pos += 2;
-        if (gz.size() - pos < xlen) return R::fail(Status::malformed, "gzip: truncated header");
+        if (head.size() - pos < xlen) return R::fail(Status::malformed, "gzip: truncated header");
         pos += xlen;
     }
     for (uint8_t zero_terminated : {kFname, kFcomment}) {
         if (!(flags & zero_terminated)) continue;
-        size_t nul = gz.find('\0', pos);
+        size_t nul = head.find('\0', pos);
         if (nul == std::string_view::npos) return R::fail(Status::malformed, "gzip: truncated header");
         pos = nul + 1;
     }
     if (flags & kFhcrc) pos += 2;
-    if (pos > gz.size()) return R::fail(Status::malformed, "gzip: truncated header");
+    if (pos > head.size()) return R::fail(Status::malformed, "gzip: truncated header");
 
     std::string out;
     uint32_t expected_size = le32(gz, gz.size() - 4); // a hint only until checked below
     if (expected_size <= max_out) out.reserve(expected_size);
-    Inflater inflater(gz.substr(0, gz.size() - 8), pos, out, max_out);
+    Inflater inflater(head, pos, out, max_out); // pos <= head.size(): the inflater never starts past its input
     Status s = inflater.run();
     if (s == Status::too_large) return R::fail(s, "gzip: decompressed size over " + std::to_string(max_out) + " bytes");
     if (s != Status::ok) return R::fail(s, "gzip: invalid DEFLATE data");
-    if (inflater.end() != gz.size() - 8) return R::fail(Status::malformed, "gzip: data after the compressed stream");
+    if (inflater.end() != head.size()) return R::fail(Status::malformed, "gzip: data after the compressed stream");
     if (le32(gz, gz.size() - 8) != crc32(out)) return R::fail(Status::malformed, "gzip: CRC-32 mismatch");
     if (expected_size != uint32_t(out.size())) return R::fail(Status::malformed, "gzip: length mismatch");
     return out;

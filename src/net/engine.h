@@ -67,6 +67,7 @@ struct HttpResponse {
     std::string content_type = "application/json";
     std::string body;
     // Extra headers, names in lower case ("etag"); a "cache-control" here replaces the default no-store.
+    // Written for immediate answers to GET requests (the only ones that set them so far).
     std::vector<std::pair<std::string, std::string>> headers{};
     // The handler answers later with Transport::http_reply(reply_token, ...), e.g. after a commit.
     bool deferred = false;

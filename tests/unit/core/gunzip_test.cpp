@@ -107,6 +107,14 @@ TEST(Gunzip, RefusesBadHeadersAndTrailingBytes) {
     EXPECT_EQ(gunzip(trailing, 100).status(), Status::malformed);
     std::string two = std::string(kFixed) + std::string(kFixed); // a second member is not read
     EXPECT_FALSE(gunzip(two, 1000).ok());
+    // Found by fuzz_gunzip: an FNAME whose terminating NUL lies in the trailer. The header must end
+    // before the trailer (this read past the input in stored()).
+    EXPECT_EQ(gunzip("\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\x03\x61\x2e\x74\x78\x74\x7e\x4b\x16\x02\xc6\xff\x00"sv, 100).status(),
+              Status::malformed);
+    std::string extra_into_trailer = std::string(kEmpty.substr(0, 10)) + std::string(10, '\0');
+    extra_into_trailer[3] = 4; // FEXTRA
+    extra_into_trailer[10] = 8; // XLEN 8: ends exactly at the trailer
+    EXPECT_EQ(gunzip(extra_into_trailer, 100).status(), Status::malformed);
     // A block type 3 (reserved) right after the header.
     std::string type3 = std::string(kEmpty.substr(0, 10)) + "\x07" + std::string(9, '\0');
     EXPECT_EQ(gunzip(type3, 100).status(), Status::malformed);
