@@ -2,7 +2,8 @@
 // Owns: room -> sockets subscriptions (like Socket.IO's in-memory adapter) and delivery of one
 // pre-encoded frame to many sockets. A Redis adapter speaking @socket.io/redis-adapter's format
 // will implement the same interface and deliver locally through LocalAdapter.
-// Never: encodes packets per recipient or allocates per recipient.
+// Never: encodes packets per recipient or allocates per recipient (a frame sent with an ack tag
+// goes into each recipient's ack table, which only allocates when it grows, up to its bound).
 #pragma once
 
 #include <string>

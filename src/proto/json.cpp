@@ -92,7 +92,7 @@ struct Scanner {
                 char e = p[1];
                 if (e == 'u') {
                     unsigned cp = 0;
-                    if (!hex4(p + 2, cp)) return fail("bad \\u escape");
+                    if (end - p < 6 || !hex4(p + 2, cp)) return fail("bad \\u escape");
                     p += 6;
                     if (cp == 0) nul = true;
                     if (key) {

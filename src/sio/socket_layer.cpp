@@ -76,9 +76,12 @@ void SocketLayer::on_open(net::SessionId id, const net::OpenInfo& info) {
 }
 
 // A session with no namespace connected is closed `connect_timeout_ms` after it opened or after
-// its last namespace disconnected (an earlier timer finds a later deadline and does nothing).
+// its last namespace disconnected. One timer per session at most (CONNECT/DISCONNECT in a loop
+// must not grow the timer heap): a timer that finds a later deadline re-arms for it.
 void SocketLayer::arm_connect_timeout(net::SessionId id, State& st) {
     st.connect_due = transport_.now_ms() + connect_timeout_ms_;
+    if (st.connect_timer) return;
+    st.connect_timer = true;
     transport_.timers().schedule(st.connect_due, connect_timeout_cb, this, id.pack());
 }
 
@@ -86,7 +89,15 @@ void SocketLayer::connect_timeout_cb(void* ctx, uint64_t arg, int64_t now) {
     auto* self = static_cast<SocketLayer*>(ctx);
     net::SessionId id = net::SessionId::unpack(arg);
     State* st = self->state(id);
-    if (st && st->connected == 0 && now >= st->connect_due) self->transport_.close(id, "connect timeout");
+    if (!st) return;
+    st->connect_timer = false;
+    if (st->connected != 0) return;
+    if (now < st->connect_due) {
+        st->connect_timer = true;
+        self->transport_.timers().schedule(st->connect_due, connect_timeout_cb, self, arg);
+        return;
+    }
+    self->transport_.close(id, "connect timeout");
 }
 
 void SocketLayer::on_close(net::SessionId id, std::string_view reason) {

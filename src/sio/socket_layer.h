@@ -153,7 +153,8 @@ private:
         uint32_t connected = 0; // bit per namespace index
         int64_t connect_due = 0; // while nothing is connected: when the session is closed
         uint32_t refusals = 0;   // CONNECTs refused (kMaxConnectRefusals)
-        bool binary_timer = false; // a binary_timeout_cb is scheduled for this session
+        bool binary_timer = false;  // a binary_timeout_cb is scheduled for this session
+        bool connect_timer = false; // a connect_timeout_cb is scheduled for this session
         std::string authorization, query_token, remote, device_id;
         std::vector<PendingAck> acks; // the layer's own emits with a callback
         AckTable app_acks;            // frames sent with an AckTag

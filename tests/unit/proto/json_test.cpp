@@ -43,6 +43,10 @@ TEST(JsonCompact, RefusesWhatIsNotJson) {
     EXPECT_TRUE(refused(std::string_view("\"raw \x01 control\"")));
     EXPECT_TRUE(refused(std::string_view("\"raw \0 nul\"", 11)));
     EXPECT_TRUE(refused("\"\xc3\x28\""));         // bad continuation
+    EXPECT_TRUE(refused("\"\\ud83d\\ude")); // an escape cut short by the end of the text (found by fuzz_json)
+    EXPECT_TRUE(refused("\"\\u12"));
+    std::vector<Member> ms;
+    EXPECT_FALSE(members("{\"a\":\"\\ud83d\\ude", ms));
     EXPECT_TRUE(refused("\"\xed\xa0\x80\""));     // a surrogate in UTF-8
     EXPECT_TRUE(refused("\"\xc0\xaf\""));         // overlong
     EXPECT_TRUE(refused("\"\xf4\x90\x80\x80\"")); // past U+10FFFF
