@@ -82,7 +82,6 @@ struct EngineStats {
     uint64_t bytes_out = 0;
     uint64_t frames_in = 0;
     uint64_t queued_bytes = 0;
-    uint64_t poll_answers_resent = 0; // long-poll answers the client never read (a dropped GET), sent again
 };
 
 // The transport's services to the layers above.
