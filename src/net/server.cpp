@@ -85,6 +85,7 @@ struct Conn {
     bool probe_reply;      // ws probe: "3probe" to send
     bool sent_close;       // ws: our Close frame is out; nothing but the TCP close may follow
     bool too_large;        // ws: close with 1009 (a frame declared more than max_payload)
+    bool peer_closed;      // ws: the client sent its Close; lws answers it and closes
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
@@ -451,7 +452,7 @@ void ServerImpl::ws_sweep_cb(void* ctx, uint64_t, int64_t now) {
         if (!s.used || !s.ws_wsi) continue;
         struct lws* wsi = s.ws_wsi;
         auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
-        if (!c || c->close_now || c->too_large || c->sent_close) continue;
+        if (!c || c->close_now || c->too_large || c->sent_close || c->peer_closed) continue;
         if (lws_get_close_length(wsi) > 0) {
             self->ws_protocol_closed(s, wsi, c);
         } else if (size_t(lws_remaining_packet_payload(wsi)) + s.rx.size() > self->opt_.max_payload) {
@@ -746,7 +747,7 @@ void ServerImpl::wrote(Session& s, bool kernel_took_all) {
 
 // A polling session whose client has not come back for kPollAbandonMs since its last GET ended.
 bool ServerImpl::poll_gone(const Session& s, int64_t now) const {
-    return !s.ws && !s.poll_wsi && s.poll_idle_since && now - s.poll_idle_since >= kPollAbandonMs;
+    return !s.ws && !s.poll_wsi && !s.ws_wsi && s.poll_idle_since && now - s.poll_idle_since >= kPollAbandonMs;
 }
 
 bool ServerImpl::send(SessionId id, const FrameRef& frame, bool bypass_limit) {
@@ -1393,6 +1394,7 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
     }
     Session* s = find(c);
     if (!s) return -1;
+    if (c->peer_closed) return 0; // lws is answering the client's Close
     if (lws_get_close_length(wsi) > 0) { // lws has sent a Close of its own (a protocol violation)
         if (s->ws_wsi == wsi) ws_protocol_closed(*s, wsi, c);
         return 0;
@@ -1577,7 +1579,9 @@ int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn
         on_conn_closed(wsi, c);
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return c && c->sent_close ? 1 : 0; // the answer to our Close: close now, no second Close
+        if (!c) return 0;
+        c->peer_closed = true;
+        return c->sent_close ? 1 : 0; // the answer to our Close: close now, no second Close
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return 0;
 
