@@ -102,7 +102,6 @@ struct EngineStats {
     uint64_t http_bodies_reading = 0;   // request bodies being received now
     uint64_t http_body_bytes_reserved = 0; // their declared lengths, against the body budget
     uint64_t http_refused_busy = 0; // bodies refused (503) because the budget was spent
-    uint64_t poll_answers_resent = 0; // long-poll answers the client never read (a dropped GET), sent again
 };
 
 // The transport's services to the layers above.

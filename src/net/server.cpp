@@ -93,8 +93,8 @@ struct Conn {
     bool keep_alive_10 : 1;    // http: an HTTP/1.0 request that asked for keep-alive
     bool body_done : 1;        // http: the body is complete; handled at the next HTTP_WRITEABLE
     bool sent_close : 1;       // ws: our Close frame is out; nothing but the TCP close may follow
-    bool carries_answer : 1;   // poll: carried the session's last answer (sess_index still names it)
     bool too_large : 1;        // ws: close with 1009 (a frame declared more than max_payload)
+    bool peer_closed : 1;      // ws: the client sent its Close; lws answers it and closes
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
@@ -131,11 +131,6 @@ struct Session {
     std::string_view sid() const { return {sid_chars, kSidChars}; }
     pool::Ring<FrameRef, 4> queue{kMaxQueueFrames}; // 4 frames in place: an idle session holds no heap
     size_t queued_bytes = 0;
-    // Polling: the last answer's frames and the connection that carried them, kept until the
-    // client shows it read them (its next request); put back in front of the queue when that
-    // connection was reset with the answer unread (a dropped GET).
-    struct lws* answer_wsi = nullptr;
-    std::vector<FrameRef> answered;
     std::string rx;
     bool rx_binary = false;
     bool rx_in_frame = false; // a WebSocket frame's payload is still arriving
@@ -287,8 +282,6 @@ private:
     bool push(Session& s, const FrameRef& f);
     bool enqueue(Session& s, const FrameRef& f, bool bypass_limit);
     void wrote(Session& s, bool kernel_took_all);
-    void requeue_answer(Session& s);
-    void settle_answer(Session& s, struct lws* next_wsi);
     bool poll_gone(const Session& s, int64_t now) const;
     void kick(Session& s);
     static void wake_poll(struct lws* wsi);
@@ -502,7 +495,7 @@ void ServerImpl::ws_sweep_cb(void* ctx, uint64_t, int64_t now) {
         if (!s.used || !s.ws_wsi) continue;
         struct lws* wsi = s.ws_wsi;
         auto* c = static_cast<Conn*>(lws_wsi_user(wsi));
-        if (!c || c->close_now || c->too_large || c->sent_close) continue;
+        if (!c || c->close_now || c->too_large || c->sent_close || c->peer_closed) continue;
         if (lws_get_close_length(wsi) > 0) {
             self->ws_protocol_closed(s, wsi, c);
         } else if (size_t(lws_remaining_packet_payload(wsi)) + s.rx.size() > self->opt_.max_payload) {
@@ -642,8 +635,7 @@ Session* ServerImpl::open_session(int eio, Endpoint ep, bool ws) {
     s.endpoint = ep;
     s.ws = ws;
     s.upgrading = s.b64 = s.closing = s.going_away = s.awaiting_pong = false;
-    s.poll_wsi = s.ws_wsi = s.answer_wsi = nullptr;
-    s.answered.clear();
+    s.poll_wsi = s.ws_wsi = nullptr;
     s.queued_bytes = 0;
     s.stall_since = 0;
     s.poll_idle_since = ws ? 0 : platform::monotonic_ms();
@@ -670,9 +662,6 @@ void ServerImpl::free_session(Session& s, std::string_view reason) {
     stats_.queued_bytes -= s.queued_bytes;
     s.queue.clear();
     s.queued_bytes = 0;
-    s.answered.clear();
-    s.answered.shrink_to_fit();
-    s.answer_wsi = nullptr;
     s.rx.clear();
     s.rx.shrink_to_fit();
     --stats_.sessions_open;
@@ -821,52 +810,9 @@ void ServerImpl::wrote(Session& s, bool kernel_took_all) {
     else if (kernel_took_all || !s.stall_since) s.stall_since = platform::monotonic_ms();
 }
 
-// The last poll answer's fate, decided when the client polls again on another connection
-// (`next_wsi`) or when the connection that carried it closes (null). A connection that the client
-// reset had the answer unread (a dropped GET): its frames go back in front of the queue, in
-// order, for the next poll. Otherwise the client read it.
-void ServerImpl::settle_answer(Session& s, struct lws* next_wsi) {
-    if (!s.answer_wsi || s.answer_wsi == next_wsi) {
-        s.answered.clear();
-        s.answer_wsi = nullptr;
-        return;
-    }
-    platform::PeerState peer = platform::peer_state(lws_get_socket_fd(s.answer_wsi));
-    s.answer_wsi = nullptr;
-    if (peer == platform::PeerState::reset) requeue_answer(s);
-    s.answered.clear();
-}
-
-void ServerImpl::requeue_answer(Session& s) {
-    if (s.answered.empty()) return;
-    if (s.queue.size() + s.answered.size() > kMaxQueueFrames) {
-        // No room to put the answer back in order: end the session rather than skip packets
-        // (the device replays from its cursor when it connects again).
-        ++stats_.closed_slow_consumer;
-        kill_session(s, "lost poll answer with a full queue");
-        return;
-    }
-    std::vector<FrameRef> rest;
-    rest.reserve(s.queue.size());
-    while (!s.queue.empty()) {
-        rest.push_back(std::move(s.queue.front()));
-        s.queue.pop();
-    }
-    size_t n = s.answered.size();
-    for (FrameRef& f : s.answered) {
-        s.queue.push(f);
-        s.queued_bytes += f->len;
-        stats_.queued_bytes += f->len;
-    }
-    for (FrameRef& f : rest) s.queue.push(std::move(f));
-    ++stats_.poll_answers_resent;
-    OUTPOST_LOG(debug, "poll_answer_lost", "sid=%.*s packets=%zu", int(kSidChars), s.sid_chars, n);
-    kick(s);
-}
-
 // A polling session whose client has not come back for kPollAbandonMs since its last GET ended.
 bool ServerImpl::poll_gone(const Session& s, int64_t now) const {
-    return !s.ws && !s.poll_wsi && s.poll_idle_since && now - s.poll_idle_since >= kPollAbandonMs;
+    return !s.ws && !s.poll_wsi && !s.ws_wsi && s.poll_idle_since && now - s.poll_idle_since >= kPollAbandonMs;
 }
 
 bool ServerImpl::send(SessionId id, const FrameRef& frame, bool bypass_limit) {
@@ -1249,14 +1195,6 @@ int ServerImpl::on_body_complete(struct lws* wsi, Conn* c) {
 int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
     timers_.run_due(platform::monotonic_ms()); // deadlines first: a late timer must not win a race
     const char* method = method_of(wsi);
-    if (c->carries_answer) {
-        // A new request on the connection that carried a poll answer: the client read it.
-        if (Session* s = find(c); s && s->answer_wsi == wsi) {
-            s->answered.clear();
-            s->answer_wsi = nullptr;
-        }
-        c->carries_answer = false;
-    }
     c->kind = ConnKind::http;
     c->sess_index = kNoSession;
     read_persistence(wsi, c);
@@ -1368,6 +1306,13 @@ int ServerImpl::on_http(struct lws* wsi, Conn* c, const char* path) {
 }
 
 int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
+    platform::PeerState mine = platform::peer_state(lws_get_socket_fd(wsi));
+    if (mine == platform::PeerState::closed || mine == platform::PeerState::reset) {
+        // A GET whose client has already dropped it (its request and its end came together,
+        // possibly after the retry that replaced it): nobody waits for the answer.
+        c->sess_index = kNoSession;
+        return -1;
+    }
     if (s.poll_wsi) {
         platform::PeerState old = platform::peer_state(lws_get_socket_fd(s.poll_wsi));
         if (old == platform::PeerState::closed || old == platform::PeerState::reset) {
@@ -1385,11 +1330,6 @@ int ServerImpl::on_poll_get(struct lws* wsi, Conn* c, Session& s) {
             c->sess_index = kNoSession;
             return respond_eio_error(wsi, kBadRequest);
         }
-    }
-    settle_answer(s, wsi);
-    if (!s.used) { // ended there (no room to put a lost answer back)
-        c->sess_index = kNoSession;
-        return respond_eio_error(wsi, kUnknownSid);
     }
     c->kind = ConnKind::poll_get;
     s.poll_wsi = wsi;
@@ -1451,9 +1391,7 @@ std::string ServerImpl::build_poll_payload(Session& s, bool& binary) {
         // (Checked by peeking: the ring has no iterator, so test while draining below.)
     }
     // At most kMaxPollPackets packets and max_payload bytes; the rest waits for the next poll.
-    // The frames stay in s.answered until the client shows it read them (settle_answer).
-    std::vector<FrameRef>& frames = s.answered;
-    frames.clear();
+    std::vector<FrameRef> frames;
     size_t total = 0;
     while (!s.queue.empty() && frames.size() < kMaxPollPackets) {
         FrameRef f = s.queue.front();
@@ -1522,7 +1460,6 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
     std::string body;
     if (!s->queue.empty()) {
         body = build_poll_payload(*s, binary);
-        s->answer_wsi = wsi;
         wrote(*s, true);
     } else if (s->closing) {
         body = s->eio == 3 ? "1:1" : "1";
@@ -1535,10 +1472,7 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
     s->poll_wsi = nullptr;
     s->poll_idle_since = platform::monotonic_ms();
     c->kind = ConnKind::http;
-    // The connection stays tied to the session (sess_index) while it carries the last answer:
-    // its next request, or its close, tells whether the client read that answer.
-    c->carries_answer = s->answer_wsi == wsi;
-    if (!c->carries_answer) c->sess_index = kNoSession;
+    c->sess_index = kNoSession;
     SessionId id = id_of(*s);
     int rc = respond(wsi, 200, binary ? "application/octet-stream" : "text/plain; charset=UTF-8", body);
     if (finished)
@@ -1749,6 +1683,7 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
     }
     Session* s = find(c);
     if (!s) return -1;
+    if (c->peer_closed) return 0; // lws is answering the client's Close
     if (lws_get_close_length(wsi) > 0) { // lws has sent a Close of its own (a protocol violation)
         if (s->ws_wsi == wsi) ws_protocol_closed(*s, wsi, c);
         return 0;
@@ -1915,11 +1850,6 @@ void ServerImpl::detach_conn(Conn* c) {
 void ServerImpl::on_conn_closed(struct lws* wsi, Conn* c) {
     Session* s = find(c);
     c->sess_index = kNoSession;
-    c->carries_answer = false;
-    if (s) {
-        if (s->answer_wsi == wsi) settle_answer(*s, nullptr);
-        if (!s->used) s = nullptr;
-    }
     if (s) {
         if (s->poll_wsi == wsi) {
             s->poll_wsi = nullptr;
@@ -1962,7 +1892,9 @@ int ServerImpl::callback(struct lws* wsi, enum lws_callback_reasons reason, Conn
         on_conn_closed(wsi, c);
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return c && c->sent_close ? 1 : 0; // the answer to our Close: close now, no second Close
+        if (!c) return 0;
+        c->peer_closed = true;
+        return c->sent_close ? 1 : 0; // the answer to our Close: close now, no second Close
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return 0;
     case LWS_CALLBACK_WSI_CREATE:
