@@ -92,7 +92,7 @@ describe('Socket.IO v5 over a raw WebSocket (conformance mode)', () => {
   });
 
   describe('disconnect', () => {
-    // "41" ends only the Socket.IO socket (24-interop: the session may CONNECT again); an event
+    // "41" ends only the Socket.IO socket (26-interop: the session may CONNECT again); an event
     // for a namespace not connected is a protocol error that closes the connection.
     test('"41" leaves "/": no more events are served, and an event for "/" then ends the connection', async () => {
       const { ws } = await sioRaw(srv);

@@ -1,4 +1,4 @@
-"""sio_client.py - a Debian python-socketio (5.7, python-engineio 4.3) device for 26-python.
+"""sio_client.py - a Debian python-socketio (5.7, python-engineio 4.3) device for 28-python.
 
 Driven by the node test through stdin/stdout, one JSON object per line. Argument: a JSON object
 {url, token, deviceId, transports, room}. Prints {"event": ...} lines; every wait is bounded.

@@ -1,4 +1,4 @@
-// 25-storage-start - storage faults the running server used to miss (issue 14, defects 2 and 3;
+// 30-storage-start - storage faults the running server used to miss (issue 14, defects 2 and 3;
 // PROTOCOL §3, §10; README "Messages and the delivery guarantee").
 // - Starting on a read-only data_dir (a tmpfs mounted ro: root ignores chmod) or on a full one: the
 //   server listens, /healthz is 503 naming storage, room:join and message:send answer unavailable;

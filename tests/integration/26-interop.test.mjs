@@ -1,4 +1,4 @@
-// 24-interop - what independent clients trip on (issue 13): ack ids within 31 bits, a client's
+// 26-interop - what independent clients trip on (issue 13): ack ids within 31 bits, a client's
 // DISCONNECT of "/" on a live session, Engine.IO v3 device ids, NUL in names and bodies, and
 // bodies delivered byte for byte (PROTOCOL §2, §6, §13). Raw frames where the stock client hides them.
 
@@ -82,7 +82,7 @@ class RawSio {
 }
 
 describe('interop (normal mode)', () => {
-  const srv = useServer({ mode: 'normal', name: '24-interop', config: LOOSE });
+  const srv = useServer({ mode: 'normal', name: '26-interop', config: LOOSE });
   const test = srv.test;
 
   // Issue 13 item 2 / PROTOCOL §13: the Java and C++ ports parse ack ids as 32-bit ints. Before,

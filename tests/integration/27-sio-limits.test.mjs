@@ -1,4 +1,4 @@
-// 25-sio-limits - the Socket.IO layer's bounds against a client that does not play along
+// 27-sio-limits - the Socket.IO layer's bounds against a client that does not play along
 // (issue 12 defects 6 and 7): an unfinished binary packet is bounded in bytes (max_payload for
 // the packet and its attachments together) and in time (connect_timeout_ms), and a session is
 // closed after a few refused CONNECTs, with the log line rate-limited.

@@ -1,4 +1,4 @@
-// 24-client-bundle - the socket.io-client browser bundle served at /socket.io/ (PROTOCOL §10,
+// 31-client-bundle - the socket.io-client browser bundle served at /socket.io/ (PROTOCOL §10,
 // `serve_client` §12; README "In a browser"). Over HTTP: each of the six files is byte-identical to
 // the npm package it was embedded from, gzip-encoded only when the request accepts gzip, with an
 // ETag that a second request turns into a 304; `serve_client: false` answers 404 and leaves the
@@ -41,7 +41,7 @@ function get(srv, p, headers = {}) {
 }
 
 describe('GET /socket.io/socket.io.js and friends (serve_client, default on)', () => {
-  const srv = useServer({ mode: 'normal', name: '24-client-bundle' });
+  const srv = useServer({ mode: 'normal', name: '31-client-bundle' });
   const test = srv.test;
 
   test('each file: gzip when accepted, identity otherwise, both byte-identical to the npm package', async () => {
@@ -99,7 +99,7 @@ describe('GET /socket.io/socket.io.js and friends (serve_client, default on)', (
 });
 
 describe('serve_client: false', () => {
-  const srv = useServer({ mode: 'normal', name: '24-client-bundle-off', config: { serve_client: false } });
+  const srv = useServer({ mode: 'normal', name: '31-client-bundle-off', config: { serve_client: false } });
   const test = srv.test;
 
   test('every bundle file is 404; handshakes are unaffected', async () => {
@@ -118,7 +118,7 @@ const skip = fs.existsSync(CHROMIUM)
   : `${CHROMIUM} is missing: install Debian's chromium package (tools/test does) to run the browser test`;
 
 describe('a page in headless Chromium loads /socket.io/socket.io.js from Outpost', { skip }, () => {
-  const srv = useServer({ mode: 'normal', name: '24-client-bundle-browser' });
+  const srv = useServer({ mode: 'normal', name: '31-client-bundle-browser' });
   const test = srv.test;
   const outside = [];
   const served = [];

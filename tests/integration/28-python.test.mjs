@@ -1,4 +1,4 @@
-// 26-python - Debian's python-socketio 5.7 (python-engineio 4.3) as a device (issue 13): polling
+// 28-python - Debian's python-socketio 5.7 (python-engineio 4.3) as a device (issue 13): polling
 // only with 50 messages waiting (python-engineio refuses a polling answer of more than 16
 // packets: PROTOCOL §13), and over WebSocket: connect with a token, join, receive, confirm, send.
 // The client is tests/integration/py/sio_client.py under Debian's python3 (tools/test installs
@@ -75,7 +75,7 @@ class PyDevice {
 describe('python-socketio 5.7 (Debian) as a device', () => {
   const srv = useServer({
     mode: 'normal',
-    name: '26-python',
+    name: '28-python',
     config: { rate_limits: { connect_per_ip: { burst: 10000, per_ms: 1000 }, message: { burst: 100000, per_ms: 1000 } } },
   });
   const test = srv.test;

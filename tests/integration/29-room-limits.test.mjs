@@ -1,4 +1,4 @@
-// 24-room-limits - room limits hold against pipelined requests, direct messages are bounded, and a
+// 29-room-limits - room limits hold against pipelined requests, direct messages are bounded, and a
 // token that no longer grants a room takes the user out of it (issue 14, defects 5-7; PROTOCOL §5,
 // §12, §13; README "Rooms and limits").
 // - limits.max_rooms_per_user 2: five room:join sent at once -> two ok, three room_full.
@@ -41,7 +41,7 @@ function rssKb(pid) {
 const codes = (acks) => acks.map((a) => (a?.ok ? 'ok' : a?.error?.code)).sort();
 
 describe('room limits, direct messages and revoked rooms', () => {
-  const srv = useServer({ mode: 'normal', name: '24-room-limits', config: CONFIG });
+  const srv = useServer({ mode: 'normal', name: '29-room-limits', config: CONFIG });
   const test = srv.test;
 
   test('max_rooms_per_user 2: five pipelined joins -> two joined, three room_full', async () => {
@@ -110,7 +110,7 @@ describe('room limits, direct messages and revoked rooms', () => {
       const rooms1 = (await srv.stats()).rooms;
       const rss1 = rssKb(srv.proc.pid);
       t.diagnostic(`20000 DMs to made-up ids: rooms ${rooms0} -> ${rooms1}, RSS ${rss0} -> ${rss1} kB (+${rss1 - rss0} kB)`);
-      console.log(`24-room-limits: ghosts rooms ${rooms0}->${rooms1} rss_kb ${rss0}->${rss1}`);
+      console.log(`29-room-limits: ghosts rooms ${rooms0}->${rooms1} rss_kb ${rss0}->${rss1}`);
       assert.equal(rooms1, rooms0, 'no room made for made-up recipients');
       // Before the fix each ghost kept a user, a room and its bookkeeping (about 1.5 kB, several
       // times that under ASan): 20 000 of them are tens of MB. Allow 12 MB of noise.

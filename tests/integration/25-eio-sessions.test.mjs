@@ -1,4 +1,4 @@
-// 24-eio-sessions - Engine.IO session and transport limits (issue 12 #2 #3 #9 #10, issue 13 #1 #3 #5,
+// 25-eio-sessions - Engine.IO session and transport limits (issue 12 #2 #3 #9 #10, issue 13 #1 #3 #5,
 // issue 14 #1, issue 15 #5): the heartbeat's timer memory, the pong's share of the send queue, the
 // WebSocket close handshake and frame limits, a second WebSocket for an upgraded session, 16 packets
 // per polling answer, bursts that are not slow consumers, dropped long-polls, and the drain of
