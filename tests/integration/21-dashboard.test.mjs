@@ -10,17 +10,13 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { chromiumSkip, launchChromium } from './lib/browser.mjs';
 import { useServer, ADMIN_TOKEN } from './lib/server.mjs';
 import { connect, closeAll, joinAll, cid } from './lib/app.mjs';
 import { sleep } from './lib/wait.mjs';
-import { ARTIFACTS, tempDir } from './lib/gateway.mjs';
+import { ARTIFACTS } from './lib/gateway.mjs';
 
-const CHROMIUM = process.env.OUTPOST_CHROMIUM || '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-const skip = fs.existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium package (tools/test does) to run the dashboard test`;
+const skip = chromiumSkip('the dashboard test');
 
 describe('dashboard in headless Chromium', { skip }, () => {
   const srv = useServer({
@@ -34,20 +30,17 @@ describe('dashboard in headless Chromium', { skip }, () => {
   const clients = [];
   let context;
   let page;
-  let profile;
+  let browser;
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
-    profile = tempDir('outpost-chromium-');
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30000 });
+    browser = await launchChromium();
+    ({ context, page } = browser);
     context.on('request', (r) => requests.push(r.url()));
-    page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
   after(async () => {
     closeAll(clients);
-    await context?.close().catch(() => {});
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
   });
 
   const shown = (id = 'sockets') => page.locator(`#${id}`).textContent();

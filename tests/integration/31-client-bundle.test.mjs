@@ -13,18 +13,16 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { chromiumSkip, launchChromium } from './lib/browser.mjs';
 import { useServer } from './lib/server.mjs';
 import { connect, closeAll, assertOk } from './lib/app.mjs';
 import { mint } from './lib/token.mjs';
-import { REPO, tempDir } from './lib/gateway.mjs';
+import { REPO } from './lib/gateway.mjs';
 
 const FILES = ['socket.io.js', 'socket.io.js.map', 'socket.io.min.js', 'socket.io.min.js.map', 'socket.io.esm.min.js',
   'socket.io.esm.min.js.map'];
 // What the build embedded (src/admin/client/embed.mjs installs it there).
 const DIST = path.join(REPO, 'src', 'admin', 'client', 'node_modules', 'socket.io-client', 'dist');
-const CHROMIUM = process.env.OUTPOST_CHROMIUM || '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 
 /** GET with exactly these headers (no automatic Accept-Encoding or decompression); raw body bytes. */
 function get(srv, p, headers = {}) {
@@ -113,9 +111,7 @@ describe('serve_client: false', () => {
   });
 });
 
-const skip = fs.existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium package (tools/test does) to run the browser test`;
+const skip = chromiumSkip('the browser test');
 
 describe('a page in headless Chromium loads /socket.io/socket.io.js from Outpost', { skip }, () => {
   const srv = useServer({ mode: 'normal', name: '31-client-bundle-browser' });
@@ -126,20 +122,17 @@ describe('a page in headless Chromium loads /socket.io/socket.io.js from Outpost
   const clients = [];
   let context;
   let page;
-  let profile;
+  let browser;
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
-    profile = tempDir('outpost-chromium-');
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30000 });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    ({ context, page } = browser);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('response', (r) => served.push({ url: r.url(), status: r.status(), encoding: r.headers()['content-encoding'] }));
   });
   after(async () => {
     closeAll(clients);
-    await context?.close().catch(() => {});
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
   });
 
   test('connects with a token, sends and receives a message', { timeout: 60000 }, async () => {
