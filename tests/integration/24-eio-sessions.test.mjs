@@ -533,11 +533,13 @@ describe('dropped long-polls (normal mode)', () => {
         })();
         const deadline = Date.now() + 120000;
         let quiet = 0; // polls after the last send that brought nothing new
-        while (Date.now() < deadline && (sent < TOTAL || dev.seqs.size < TOTAL) && quiet < 20) {
+        let doneAt = 0; // when the last send was acknowledged
+        while (Date.now() < deadline && (sent < TOTAL || dev.seqs.size < TOTAL) && quiet < 20 && !(doneAt && Date.now() - doneAt > 15000)) {
           const before = dev.seqs.size;
           const alive = await dev.poll(sent < TOTAL ? 0.5 : 0.1);
           if (!alive) await dev.open(); // a new session replays from the device's cursor
           quiet = sent < TOTAL || dev.seqs.size > before ? 0 : quiet + 1;
+          if (sent >= TOTAL && !doneAt) doneAt = Date.now();
         }
         await sending;
         const inSession = dev.seqs.size;
@@ -545,7 +547,8 @@ describe('dropped long-polls (normal mode)', () => {
         // The same device connects again: the replay from its cursor brings what was lost last
         // (no later acknowledgement could show it skipped), and nothing before it.
         await dev.open();
-        for (let i = 0; i < 20 && dev.seqs.size < TOTAL; i++) assert.ok(await dev.poll(0), 'the new session ended');
+        const end = Date.now() + 20000;
+        for (let i = 0; i < 20 && dev.seqs.size < TOTAL && Date.now() < end; i++) assert.ok(await dev.poll(0), 'the new session ended');
         const missing = [];
         for (let s = 1; s <= TOTAL; s++) if (!dev.seqs.has(s)) missing.push(s);
         t.diagnostic(
