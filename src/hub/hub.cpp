@@ -1107,11 +1107,80 @@ void Hub::confirm(sio::SocketId, Sock& k, Room& r, int64_t seq, bool read) {
 }
 
 // The recipient acknowledged a message:new: tag.key is the room index, tag.value the seq.
-void Hub::on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON*) {
+// Confirming N confirms everything up to N, but a socket can acknowledge N after losing a lower
+// message on the way (a poll that its client dropped while the answer was in flight): the device's
+// cursor never moves past a message sent to this socket and not acknowledged by it (AckTable::lowest,
+// which also counts the entries dropped from a full table). The acknowledgement is held back in
+// Sock::acked_ahead until the lower ones are answered, and the skipped messages are sent again now,
+// with fresh ack ids (resend_skipped), so the device gets them in the same session.
+void Hub::on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON*, const sio::AckTag* earlier, uint32_t n_earlier) {
     Sock* k = sock(s);
     if (!k || tag.key >= rooms_.size()) return;
     Room& r = rooms_[tag.key];
-    if (is_member(users_[k->uid], r)) confirm(s, *k, r, tag.value, false);
+    if (!is_member(users_[k->uid], r)) return;
+    sio::AckTable* acks = layer_->app_acks(s);
+    if (acks) resend_skipped(s, *k, r, tag.value, earlier, n_earlier, *acks);
+    int64_t ahead = tag.value;
+    auto held = std::find_if(k->acked_ahead.begin(), k->acked_ahead.end(), [&](const sio::AckTag& a) { return a.key == r.rid; });
+    if (held != k->acked_ahead.end()) ahead = std::max(ahead, held->value);
+    int64_t low = acks ? acks->lowest(r.rid) : INT64_MAX;
+    if (low <= ahead) {
+        if (held != k->acked_ahead.end()) held->value = ahead;
+        else k->acked_ahead.push_back(sio::AckTag{0, r.rid, ahead});
+        ahead = low - 1;
+    } else if (held != k->acked_ahead.end()) {
+        *held = k->acked_ahead.back();
+        k->acked_ahead.pop_back();
+    }
+    confirm(s, *k, r, ahead, false);
+}
+
+// Sends again, once per detection, the messages of `r` that this socket skipped when it
+// acknowledged `acked`: the unanswered ones sent before it (`earlier`) and those dropped from its
+// full ack table below it, at most kMaxResend (the rest stay counted as dropped, for the next
+// acknowledgement). They are read from the store in runs of consecutive seqs (one query per run).
+// What cannot be queued stays counted as dropped, so the cursor stays below it and the next
+// connect replays it.
+void Hub::resend_skipped(sio::SocketId s, Sock& k, Room& r, int64_t acked, const sio::AckTag* earlier, uint32_t n_earlier,
+                         sio::AckTable& acks) {
+    constexpr size_t kMaxResend = 64;
+    std::vector<int64_t> seqs;
+    for (uint32_t i = 0; i < n_earlier; ++i) seqs.push_back(earlier[i].value);
+    int64_t dropped = 0;
+    if (acks.dropped_low(r.rid, dropped) && dropped < acked) {
+        acks.forget_dropped(r.rid);
+        int64_t q = dropped;
+        for (; q < acked && seqs.size() < kMaxResend + n_earlier; ++q) seqs.push_back(q);
+        if (q < acked) acks.mark_dropped(r.rid, q);
+    }
+    if (seqs.empty()) return;
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    if (!store_) {
+        acks.mark_dropped(r.rid, seqs.front());
+        return;
+    }
+    ++stats_.ack_gaps;
+    for (size_t i = 0; i < seqs.size();) {
+        size_t j = i + 1;
+        while (j < seqs.size() && seqs[j] == seqs[j - 1] + 1) ++j;
+        int64_t lo = seqs[i], hi = seqs[j - 1];
+        i = j;
+        Result<std::vector<store::Message>> rows = store_->replay(r.name, lo - 1, int(hi - lo + 1));
+        if (!rows.ok()) {
+            acks.mark_dropped(r.rid, lo);
+            continue;
+        }
+        for (const store::Message& m : *rows) {
+            if (m.seq > hi) break;
+            if (m.sender == users_[k.uid].id && m.sender_device == k.device_id) continue;
+            sio::AckTag ack{layer_->new_ack_id(), r.rid, m.seq};
+            if (layer_->send_frame(s, layer_->encode_event(0, "[\"message:new\"," + message_json(m) + "]", ack.id), false, &ack))
+                ++stats_.messages_resent;
+            else
+                acks.mark_dropped(r.rid, m.seq);
+        }
+    }
 }
 
 // message:delivered and message:read: cumulative confirmations up to `seq`.

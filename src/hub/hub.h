@@ -62,6 +62,8 @@ struct HubStats {
     uint64_t admin_disconnects = 0;
     uint64_t messages_in = 0;       // messages stored and acked
     uint64_t messages_out = 0;      // message:new deliveries queued
+    uint64_t ack_gaps = 0;          // acks of message:new that skipped lower messages (Hub::on_app_ack)
+    uint64_t messages_resent = 0;   // message:new sent again for those
     uint64_t users_online = 0;
 };
 
@@ -88,7 +90,7 @@ public:
     void on_disconnect(sio::SocketId s, std::string_view reason) override;
     // ---- SlowConsumerSink
     void on_slow_consumer(sio::SocketId s) override;
-    void on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON* args) override;
+    void on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON* args, const sio::AckTag* earlier, uint32_t n_earlier) override;
 
     // ---- for HTTP admin endpoints and stats
     void broadcast_maintenance(std::string_view message);
@@ -141,6 +143,9 @@ private:
         core::TokenBucket buckets[size_t(RateClass::count)];
         int64_t refusals[50] = {};     // times of the last 50 rate-limit refusals (ring)
         uint32_t refusal_next = 0;
+        // Per room (key), the highest seq this socket acknowledged that the device's cursor
+        // cannot take yet because a lower message sent to this socket is unanswered (on_app_ack).
+        std::vector<sio::AckTag> acked_ahead;
     };
     using Handler = void (Hub::*)(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
     struct Route {
@@ -195,6 +200,8 @@ private:
     std::unordered_map<uint32_t, int64_t>& device_cursors(User& u, std::string_view device);
     int64_t cursor_of(User& u, std::string_view device, const Room& r);
     void confirm(sio::SocketId s, Sock& k, Room& r, int64_t seq, bool read);
+    void resend_skipped(sio::SocketId s, Sock& k, Room& r, int64_t acked, const sio::AckTag* earlier, uint32_t n_earlier,
+                        sio::AckTable& acks);
     void sync(sio::SocketId s, Sock& k, User& u);
     void ensure_dm_member(User& u, Room& r);
     // Joins submitted and not yet completed count against the limits like committed ones.

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace outpost::sio {
 
@@ -24,17 +25,30 @@ struct AckTag {
 
 // One socket's acks in flight, oldest first: a ring that grows from 8 entries to kMaxEntries
 // (16 bytes each) and then drops its oldest entry for each new one. An id dropped, answered or
-// never handed out is simply not found: for message:new that costs a replay of the message at
-// the next connect (confirmations are cumulative per room, so a later ack covers it too), never
-// a loss. Lookups go newest first, so after the id sequence wraps (2^31-1 ids later) an id that
-// an entry still holds is found for its newest use.
+// never handed out is simply not found. So that the App can tell an answer that skips frames
+// (the recipient answers in the order it received, so unanswered frames put before an answered
+// one with the same key were lost on the way), take() also hands back those earlier entries,
+// and lowest() says the lowest value still unanswered for a key, counting the entries dropped
+// for room (the lowest dropped value per key is remembered until the App forgets it). Lookups
+// go newest first, so after the id sequence wraps (2^31-1 ids later) an id that an entry still
+// holds is found for its newest use.
 class AckTable {
 public:
     static constexpr uint32_t kMaxEntries = 256;
 
     void put(const AckTag& tag);
-    // Removes and returns the entry for `id`; false when there is none.
-    bool take(uint32_t id, AckTag& out);
+    // Removes and returns the entry for `id`; false when there is none. With `earlier`, also
+    // removes the unanswered entries with the same key put before it, oldest first, up to `max`
+    // of them (the rest stay), into earlier[0..n_earlier). One scan of the table: O(kMaxEntries).
+    bool take(uint32_t id, AckTag& out, AckTag* earlier = nullptr, uint32_t max = 0, uint32_t* n_earlier = nullptr);
+    // The lowest value of the unanswered entries with `key` and of those dropped for room since
+    // forget_dropped(key); INT64_MAX when none. One scan of the table: O(kMaxEntries).
+    int64_t lowest(uint32_t key) const;
+    // The lowest value dropped for room with `key` and not forgotten (false when none).
+    bool dropped_low(uint32_t key, int64_t& value) const;
+    void forget_dropped(uint32_t key);
+    // Counts `value` as dropped for `key` (an entry the App could not put back).
+    void mark_dropped(uint32_t key, int64_t value);
     void clear();
     uint32_t size() const { return live_; }    // entries held
     uint64_t dropped() const { return dropped_; } // entries dropped for room, oldest first
@@ -49,6 +63,9 @@ private:
     uint32_t count_ = 0; // slots from the oldest to the newest, answered ones (id 0) included
     uint32_t live_ = 0;
     uint64_t dropped_ = 0;
+    // Per key, the lowest value dropped and not forgotten: one entry per key that lost an entry
+    // (keys are the App's, for message:new the rooms of one socket), 16 bytes each.
+    std::vector<AckTag> dropped_low_; // id unused
 };
 
 } // namespace outpost::sio

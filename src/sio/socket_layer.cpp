@@ -272,9 +272,10 @@ void SocketLayer::on_ack_packet(net::SessionId id, State& st, const SioPacket& p
         a.fn(a.ctx, SocketId{id, nsp}, a.token, args.get());
         return;
     }
-    AckTag tag;
-    if (nsp == 0 && p.id <= kMaxServerAckId && st.app_acks.take(uint32_t(p.id), tag)) {
-        app_.on_app_ack(SocketId{id, nsp}, tag, args.get());
+    AckTag tag, earlier[kMaxEarlierAcks];
+    uint32_t n_earlier = 0;
+    if (nsp == 0 && p.id <= kMaxServerAckId && st.app_acks.take(uint32_t(p.id), tag, earlier, kMaxEarlierAcks, &n_earlier)) {
+        app_.on_app_ack(SocketId{id, nsp}, tag, args.get(), earlier, n_earlier);
         return;
     }
     // An ack nobody waits for (late, dropped from the table, or duplicated): ignored, as
@@ -384,6 +385,12 @@ pool::FrameRef SocketLayer::encode_event(uint8_t nsp, std::string_view array_jso
     std::string text;
     proto::encode_packet(text, SioPacket{SioType::event, app_.namespace_name(nsp), ack_id, 0, array_json});
     return pool::FrameRef::text_packet('4', text);
+}
+
+AckTable* SocketLayer::app_acks(SocketId s) {
+    if (s.nsp != 0 || !connected(s)) return nullptr;
+    State* st = state(s.session);
+    return st ? &st->app_acks : nullptr;
 }
 
 bool SocketLayer::send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit, const AckTag* ack) {

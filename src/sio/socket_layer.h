@@ -60,7 +60,10 @@ public:
     virtual void on_event(SocketId s, const Event& e) = 0;
     virtual void on_disconnect(SocketId s, std::string_view reason) = 0;
     // The recipient acknowledged a frame sent with an AckTag (see send_frame): `tag` as given.
-    virtual void on_app_ack(SocketId, const AckTag& /*tag*/, const cJSON* /*args*/) {}
+    // `earlier` are the unanswered frames with the same key sent to this socket before it (at
+    // most kMaxEarlierAcks; see AckTable::take), now out of the table: the recipient skipped them.
+    virtual void on_app_ack(SocketId, const AckTag& /*tag*/, const cJSON* /*args*/, const AckTag* /*earlier*/,
+                            uint32_t /*n_earlier*/) {}
 };
 
 struct LayerStats {
@@ -121,6 +124,10 @@ public:
     // `ack` (whose id is the one encoded in the frame; namespace "/" only) the socket's answer
     // reaches App::on_app_ack, while the socket's AckTable holds it.
     bool send_frame(SocketId s, const pool::FrameRef& frame, bool bypass_limit = false, const AckTag* ack = nullptr);
+    // The AckTable of a connected "/" socket (nullptr otherwise), for the App to read what is
+    // still unanswered (AckTable::lowest) and to note what it could not send again.
+    AckTable* app_acks(SocketId s);
+    static constexpr uint32_t kMaxEarlierAcks = 32;
 
     const LayerStats& stats() const { return stats_; }
     net::Transport& transport() { return transport_; }

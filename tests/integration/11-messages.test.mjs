@@ -141,7 +141,14 @@ describe('messages', () => {
       await b.waitCount('message:new', 3, inRoom(room));
       const entries = b.entries('message:new', inRoom(room));
       assert.ok(entries.every((e) => typeof e.confirm === 'function'), 'every message:new carries an ack callback');
-      entries[1].confirm(); // confirms 1..2
+      // Acknowledging 2 while 1 is unanswered on this socket (as when 1 was lost with a dropped
+      // poll) does not confirm 1: the cursor stays, and 1 is sent again in the same session.
+      entries[1].confirm();
+      await b.waitCount('message:new', 4, inRoom(room));
+      const resent = b.entries('message:new', inRoom(room))[3];
+      assert.equal(resent.payload.seq, 1, 'the skipped message is sent again');
+      assert.equal(a.count('message:status', (p) => p.room === room), 0, 'nothing confirmed yet');
+      resent.confirm(); // 1 answered: the held acknowledgement of 2 applies
       const st = await a.waitFor('message:status', (p) => p.room === room && p.userId === 'm4-bob');
       assert.deepEqual({ ...st, ts: typeof st.ts }, { room, userId: 'm4-bob', seq: 2, status: 'delivered', ts: 'number' });
       b.close();

@@ -2,6 +2,7 @@
 // Hub + SocketLayer + fake transport over a real store::Store in a temporary directory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -210,6 +211,90 @@ TEST_F(Messages, ReplaySkipsTheDevicesOwnMessages) {
     std::vector<int> seqs;
     for (const Json& m : replay) seqs.push_back(int(m["seq"].num()));
     EXPECT_EQ(seqs, (std::vector<int>{2})) << "the laptop sent seq 1 itself";
+}
+
+// The ack id of the newest message:new with `seq` that `c` received (-1 when none).
+int64_t ack_id_of(const Client& c, int seq) {
+    int64_t id = -1;
+    for (const std::string& f : c.frames()) {
+        Packet p = decode(f);
+        if (p.type == '2' && p.args[0].str() == "message:new" && p.args[1]["seq"].num() == seq) id = p.id;
+    }
+    return id;
+}
+int count_new(const Client& c, int seq) {
+    int n = 0;
+    for (const Json& m : c.events("message:new")) n += m["seq"].num() == seq;
+    return n;
+}
+int64_t delivered_seq(const Client& c) { // the highest delivered status seen for bob
+    int64_t seq = 0;
+    for (const Json& st : c.events("message:status"))
+        if (st["status"].str() == "delivered" && st["userId"].str() == "bob") seq = std::max(seq, int64_t(st["seq"].num()));
+    return seq;
+}
+void ack_frame(Rig& rig, const Client& c, int64_t ack_id) {
+    ASSERT_GE(ack_id, 1);
+    rig.layer->on_message(c.id.session, EioPacket{EioType::message, false, "3" + std::to_string(ack_id) + "[]"});
+    rig.settle();
+}
+
+// Issue 14 defect 1: a message handed to a socket and lost on the way (a dropped poll) must not
+// be confirmed by the ack of a later one. Acking 3 while 2 is unanswered keeps bob's cursor at 1
+// and sends 2 again; acking that copy moves the cursor to 3.
+TEST_F(Messages, AckPastAnUnansweredMessageHoldsTheCursorAndResendsIt) {
+    for (int i = 1; i <= 3; ++i) send(a1, "\"room\":\"lobby\",\"body\":" + std::to_string(i) + ",\"clientId\":\"h" + std::to_string(i) + "\"", i);
+    ASSERT_EQ(count_new(b1, 2), 1);
+    ack_frame(rig, b1, ack_id_of(b1, 1));
+    EXPECT_EQ(delivered_seq(a1), 1);
+    int64_t first_2 = ack_id_of(b1, 2);
+    ack_frame(rig, b1, ack_id_of(b1, 3)); // 2 was lost on the way
+    EXPECT_EQ(delivered_seq(a1), 1) << "the ack of 3 confirmed 2, which bob never acknowledged";
+    ASSERT_EQ(count_new(b1, 2), 2) << "2 is sent again in the same session";
+    EXPECT_NE(ack_id_of(b1, 2), first_2) << "with a fresh ack id";
+    ack_frame(rig, b1, first_2); // the old id is no longer held: ignored
+    EXPECT_EQ(delivered_seq(a1), 1);
+    // A later ack of 3 (duplicate id) or of nothing does not resend 2 again.
+    EXPECT_EQ(count_new(b1, 2), 2);
+    ack_frame(rig, b1, ack_id_of(b1, 2));
+    EXPECT_EQ(delivered_seq(a1), 3) << "2 answered: the held ack of 3 applies";
+
+    // The cursor is the device's: a new socket of bob's device replays from it.
+    send(a1, R"("room":"lobby","body":4,"clientId":"h4")", 4);
+    send(a1, R"("room":"lobby","body":5,"clientId":"h5")", 5);
+    ack_frame(rig, b1, ack_id_of(b1, 5)); // 4 lost
+    EXPECT_EQ(delivered_seq(a1), 3);
+    b1.close();
+    rig.settle();
+    Client again = rig.connect("bob");
+    std::vector<int> seqs;
+    for (const Json& m : again.events("message:new")) seqs.push_back(int(m["seq"].num()));
+    EXPECT_EQ(seqs, (std::vector<int>{4, 5}));
+}
+
+// When bob's ack table overflows (256 unanswered message:new), the dropped entries still hold
+// the cursor back: an ack of the newest cannot confirm the oldest, which are sent again.
+TEST_F(Messages, AckAfterTheAckTableDroppedEntriesDoesNotSkipThem) {
+    const int n = int(sio::AckTable::kMaxEntries) + 2;
+    for (int i = 1; i <= n; ++i) send(a1, "\"room\":\"lobby\",\"body\":" + std::to_string(i) + ",\"clientId\":\"d" + std::to_string(i) + "\"", i);
+    ASSERT_EQ(count_new(b1, 1), 1);
+    ack_frame(rig, b1, ack_id_of(b1, n));
+    EXPECT_EQ(delivered_seq(a1), 0) << "1 and 2 left the full table unanswered";
+    EXPECT_EQ(count_new(b1, 1), 2) << "the dropped ones are sent again";
+    EXPECT_EQ(count_new(b1, 2), 2);
+    // Bob answers everything he now holds, in the order received: the cursor reaches n.
+    std::vector<int64_t> ids;
+    for (const std::string& f : b1.frames()) {
+        Packet p = decode(f);
+        if (p.type == '2' && p.args[0].str() == "message:new") ids.push_back(p.id);
+    }
+    for (int round = 0; round < 8 && delivered_seq(a1) < n; ++round) {
+        for (int64_t id : ids) ack_frame(rig, b1, id);
+        ids.clear();
+        for (int s = 1; s <= n; ++s) // copies sent again meanwhile
+            if (count_new(b1, s) > 1) ids.push_back(ack_id_of(b1, s));
+    }
+    EXPECT_EQ(delivered_seq(a1), n);
 }
 
 TEST_F(Messages, GapBeforeReplayWhenMoreThanReplayMaxWereMissed) {

@@ -79,5 +79,48 @@ TEST(AckTable, AfterTheSequenceWrapsTheNewestUseOfAnIdIsFound) {
     EXPECT_EQ(got.key, 2u);
 }
 
+// Issue 14 defect 1: what an answer skipped. take() hands back the unanswered entries with the
+// same key put before the answered one; lowest() counts entries dropped from a full table.
+TEST(AckTable, TakeHandsBackEarlierUnansweredEntriesOfTheSameKey) {
+    AckTable t;
+    t.put(AckTag{1, 5, 1});
+    t.put(AckTag{2, 6, 1}); // another key
+    t.put(AckTag{3, 5, 2});
+    t.put(AckTag{4, 5, 3});
+    t.put(AckTag{5, 5, 4}); // put after the answered one
+    EXPECT_EQ(t.lowest(5), 1);
+    AckTag got, earlier[4];
+    uint32_t n = 9;
+    ASSERT_TRUE(t.take(4, got, earlier, 4, &n));
+    ASSERT_EQ(n, 2u);
+    EXPECT_EQ(earlier[0].id, 1u);
+    EXPECT_EQ(earlier[1].id, 3u);
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.lowest(5), 4);
+    EXPECT_EQ(t.lowest(6), 1);
+    EXPECT_EQ(t.lowest(7), INT64_MAX);
+    ASSERT_TRUE(t.take(5, got, earlier, 4, &n));
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(AckTable, DroppedEntriesKeepTheirKeysLowestValue) {
+    AckTable t;
+    for (uint32_t i = 1; i <= AckTable::kMaxEntries + 3; ++i) t.put(AckTag{i, i % 2, int64_t(i)});
+    EXPECT_EQ(t.dropped(), 3u); // values 1, 2, 3
+    int64_t low = 0;
+    ASSERT_TRUE(t.dropped_low(1, low));
+    EXPECT_EQ(low, 1);
+    ASSERT_TRUE(t.dropped_low(0, low));
+    EXPECT_EQ(low, 2);
+    EXPECT_EQ(t.lowest(1), 1);
+    t.forget_dropped(1);
+    EXPECT_FALSE(t.dropped_low(1, low));
+    EXPECT_EQ(t.lowest(1), 5); // the oldest entry still held
+    t.mark_dropped(1, 4);
+    EXPECT_EQ(t.lowest(1), 4);
+    t.clear();
+    EXPECT_EQ(t.lowest(0), INT64_MAX);
+}
+
 } // namespace
 } // namespace outpost::sio
