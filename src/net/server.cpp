@@ -88,7 +88,6 @@ struct Conn {
     bool body_refused : 1;     // http: a body is declared but will not be kept (refused): dropped
     bool close_now : 1;        // ws: close at the next WRITEABLE
     bool going_away : 1;
-    bool probe_reply : 1;      // ws probe: "3probe" to send
     bool close_after : 1;      // http: the request asked for Connection: close (or is HTTP/1.0)
     bool keep_alive_10 : 1;    // http: an HTTP/1.0 request that asked for keep-alive
     bool body_done : 1;        // http: the body is complete; handled at the next HTTP_WRITEABLE
@@ -1635,9 +1634,14 @@ int ServerImpl::on_ws_message(struct lws* wsi, Conn* c, Session& s, std::string_
     const EioPacket& p = *r;
     if (probing) {
         if (p.type == EioType::ping && p.data == "probe" && !s.upgrading) {
-            c->probe_reply = true;
+            // "3probe" goes out now, before any answer to the session's polls that this loop
+            // turn may write: a client that sees the poll's answer has seen the probe's (the
+            // official suite relies on that order). Nothing else has been written on a probing
+            // WebSocket, and lws queues what the socket does not take at once.
+            unsigned char buf[LWS_PRE + 8];
+            std::memcpy(buf + LWS_PRE, "3probe", 6);
+            if (lws_write(wsi, buf + LWS_PRE, 6, LWS_WRITE_TEXT) < 6) return -1;
             s.upgrading = true;
-            lws_callback_on_writable(wsi);
             // The polling side is ended with a noop. v4: answered to the pending (or next) poll
             // only. v3 (engine.io 3.x): queued, so without a poll it reaches the WebSocket after "5".
             if (s.eio == 3 && !s.poll_wsi) push(s, FrameRef::text_packet('6', {}));
@@ -1686,13 +1690,6 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
     if (c->peer_closed) return 0; // lws is answering the client's Close
     if (lws_get_close_length(wsi) > 0) { // lws has sent a Close of its own (a protocol violation)
         if (s->ws_wsi == wsi) ws_protocol_closed(*s, wsi, c);
-        return 0;
-    }
-    if (c->probe_reply) {
-        c->probe_reply = false;
-        unsigned char buf[LWS_PRE + 8];
-        std::memcpy(buf + LWS_PRE, "3probe", 6);
-        if (lws_write(wsi, buf + LWS_PRE, 6, LWS_WRITE_TEXT) < 6) return -1;
         return 0;
     }
     if (!s->ws || s->ws_wsi != wsi) return 0;
