@@ -746,10 +746,7 @@ void ServerImpl::heartbeat_cb(void* ctx, uint64_t arg, int64_t now) {
     if (s->eio == 4 && now >= s->ping_due) {
         self->push(*s, FrameRef::text_packet('2', {}));
         s->awaiting_pong = true;
-        // The deadline keeps to the schedule (interval + timeout after the last pong or the
-        // handshake, as the client counts it): a timer that fires late does not extend it. A
-        // stalled loop still leaves the client half the timeout to answer.
-        s->dead_at = std::max(s->ping_due + self->opt_.ping_timeout_ms, now + self->opt_.ping_timeout_ms / 2);
+        s->dead_at = now + self->opt_.ping_timeout_ms;
         self->arm_heartbeat(*s, s->dead_at);
         return;
     }
