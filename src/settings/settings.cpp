@@ -81,9 +81,9 @@ constexpr int64_t kDay = 86400000;
 const Rule kRules[] = {
     restart_only(nonempty_text("host", OUTPOST_AT(host))),
     restart_only(integer("port", OUTPOST_AT(port), 0, 65535)),
+    restart_only(integer("max_connections", OUTPOST_AT(max_connections), 1, 1000000)),
     restart_only(nonempty_text("data_dir", OUTPOST_AT(data_dir))),
     choice("log_level", OUTPOST_AT(log_level), kLogLevels),
-    restart_only(integer("max_connections", OUTPOST_AT(max_connections), 1, 1000000)),
     boolean("allow_eio3", OUTPOST_AT(allow_eio3)),
     integer("ping_interval_ms", OUTPOST_AT(ping_interval_ms), 1, kHour),
     integer("ping_timeout_ms", OUTPOST_AT(ping_timeout_ms), 1, kHour),
