@@ -5,7 +5,10 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 
+#include <utility>
 #include <vector>
+
+#include "platform/platform.h"
 
 namespace outpost::auth {
 
@@ -28,6 +31,17 @@ bool check_tls_pair(std::string_view cert_pem, std::string_view key_pem, std::st
     mbedtls_pk_free(&pk);
     mbedtls_platform_zeroize(key.data(), key.size());
     return ok;
+}
+
+TlsPair::~TlsPair() { mbedtls_platform_zeroize(key.data(), key.size()); }
+
+Result<TlsPair> read_tls_pair(const std::string& cert_file, const std::string& key_file) {
+    TlsPair pair;
+    if (!platform::read_file(cert_file, pair.cert, kMaxTlsFileBytes) || !platform::read_file(key_file, pair.key, kMaxTlsFileBytes))
+        return Result<TlsPair>::fail(Status::io_error, "cannot read " + cert_file + " or " + key_file + ": " + platform::last_error());
+    std::string why;
+    if (!check_tls_pair(pair.cert, pair.key, why)) return Result<TlsPair>::fail(Status::invalid_argument, why);
+    return Result<TlsPair>(std::move(pair));
 }
 
 } // namespace outpost::auth

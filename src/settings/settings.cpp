@@ -1,14 +1,16 @@
 // settings.cpp - Loads and validates Outpost's JSON configuration (PROTOCOL.md §12).
-// Owns: the table of keys (path, type, range, choices, field), the walk over the parsed
-// document and the cross-key rules. Never: reads the environment, opens sockets or writes
+// Owns: the table of keys (path, type, range, choices, field, live or restart-only), the walk
+// over the parsed document, the cross-key rules, and what a reload keeps from the running set. Never: reads the environment, opens sockets or writes
 // files; load_settings_file reaches the OS only through platform/.
 #include "settings/settings.h"
 
 #include <cjson/cJSON.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <variant>
 
 #include "platform/platform.h"
@@ -37,6 +39,7 @@ struct Rule {
     int64_t max = 0;
     std::span<const std::string_view> choices = {};
     bool all_required = false; // objects: every child key in the table must be present
+    bool restart = false;      // a reload (SIGHUP) keeps the running value; only a restart applies it
 };
 
 constexpr Rule object(std::string_view key, bool all_required = false) {
@@ -51,6 +54,11 @@ constexpr Rule nonempty_text(std::string_view key, TextField f) { return {key, K
 constexpr Rule text_list(std::string_view key, ListField f) { return {key, Kind::text_list, f}; }
 constexpr Rule choice(std::string_view key, TextField f, std::span<const std::string_view> c) {
     return {key, Kind::choice, f, 0, 0, c};
+}
+// Marks a key that a reload does not apply (the listener, the pools, the data folder, TLS files).
+constexpr Rule restart_only(Rule r) {
+    r.restart = true;
+    return r;
 }
 
 // A captureless lambda returning a reference to one Settings member; converts to the typed
@@ -71,11 +79,11 @@ constexpr int64_t kHour = 3600000;
 constexpr int64_t kDay = 86400000;
 
 const Rule kRules[] = {
-    nonempty_text("host", OUTPOST_AT(host)),
-    integer("port", OUTPOST_AT(port), 0, 65535),
-    nonempty_text("data_dir", OUTPOST_AT(data_dir)),
+    restart_only(nonempty_text("host", OUTPOST_AT(host))),
+    restart_only(integer("port", OUTPOST_AT(port), 0, 65535)),
+    restart_only(integer("max_connections", OUTPOST_AT(max_connections), 1, 1000000)),
+    restart_only(nonempty_text("data_dir", OUTPOST_AT(data_dir))),
     choice("log_level", OUTPOST_AT(log_level), kLogLevels),
-    integer("max_connections", OUTPOST_AT(max_connections), 1, 1000000),
     boolean("allow_eio3", OUTPOST_AT(allow_eio3)),
     integer("ping_interval_ms", OUTPOST_AT(ping_interval_ms), 1, kHour),
     integer("ping_timeout_ms", OUTPOST_AT(ping_timeout_ms), 1, kHour),
@@ -84,7 +92,7 @@ const Rule kRules[] = {
     text_list("cors_origins", OUTPOST_AT(cors_origins)),
     text("admin_token", OUTPOST_AT(admin_token)),
     boolean("metrics_auth", OUTPOST_AT(metrics_auth)),
-    boolean("conformance", OUTPOST_AT(conformance)),
+    restart_only(boolean("conformance", OUTPOST_AT(conformance))),
     integer("shutdown_timeout_ms", OUTPOST_AT(shutdown_timeout_ms), 0, 600000),
     boolean("serve_client", OUTPOST_AT(serve_client)),
 
@@ -132,8 +140,8 @@ const Rule kRules[] = {
     integer("retention.max_db_bytes", OUTPOST_AT(retention.max_db_bytes), 1, 1LL << 40),
 
     object("tls"),
-    text("tls.cert_file", OUTPOST_AT(tls.cert_file)),
-    text("tls.key_file", OUTPOST_AT(tls.key_file)),
+    restart_only(text("tls.cert_file", OUTPOST_AT(tls.cert_file))),
+    restart_only(text("tls.key_file", OUTPOST_AT(tls.key_file))),
 };
 
 #undef OUTPOST_RATE_LIMIT
@@ -417,6 +425,39 @@ Result<Settings> load_settings_file(const std::string& path) {
                                             std::to_string(kMaxFileBytes) + " bytes): " + why);
     }
     return parse_settings(text, path);
+}
+
+// ---- Live and restart-only keys (the `restart` mark in the table)
+
+Settings keep_restart_settings(const Settings& running, Settings next) {
+    Settings from = running; // the field accessors take a mutable Settings
+    for (const Rule& r : kRules) {
+        if (!r.restart) continue;
+        std::visit(
+            [&](auto field) {
+                if constexpr (!std::is_same_v<decltype(field), std::monostate>) field(next) = field(from);
+            },
+            r.field);
+    }
+    return next;
+}
+
+bool needs_restart(const Settings& running, const Settings& next) {
+    return !(keep_restart_settings(running, next) == next);
+}
+
+std::string restart_keys() {
+    std::vector<std::string_view> names; // top-level names, in table order, once each
+    for (const Rule& r : kRules) {
+        std::string_view top = r.key.substr(0, r.key.find('.'));
+        if (r.restart && std::find(names.begin(), names.end(), top) == names.end()) names.push_back(top);
+    }
+    std::string text;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i) text += i + 1 == names.size() ? " and " : ", ";
+        text += names[i];
+    }
+    return text;
 }
 
 } // namespace outpost::settings

@@ -1,5 +1,6 @@
 // settings.h - The typed configuration of Outpost (PROTOCOL.md §12) and its loader.
-// Owns: the Settings struct, its defaults, JSON parsing and validation (table-driven).
+// Owns: the Settings struct, its defaults, JSON parsing and validation (table-driven), and which
+// keys a reload applies and which need a restart (declared in the same table).
 // Never: opens sockets, touches storage, or reads the environment except where §12 says
 // (OUTPOST_JWT_SECRET is applied by the auth key loader, not here).
 #pragma once
@@ -128,5 +129,16 @@ Result<Settings> parse_settings(std::string_view json_text, std::string_view sou
 
 // Reads and parses a file (messages name the path).
 Result<Settings> load_settings_file(const std::string& path);
+
+// Which keys a reload (SIGHUP) applies is declared once, per key, in the table: a few need a
+// restart (the listener, the connection pools, the data folder, conformance mode, TLS files);
+// every other key is live.
+//
+// `next` with each restart-only setting put back to its value in `running`: what a reload applies.
+Settings keep_restart_settings(const Settings& running, Settings next);
+// True when `next` changes a restart-only setting (a reload applies the rest and says so).
+bool needs_restart(const Settings& running, const Settings& next);
+// The restart-only keys by top-level name, for messages: "host, port, ... and tls".
+std::string restart_keys();
 
 } // namespace outpost::settings

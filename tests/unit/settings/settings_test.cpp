@@ -469,5 +469,55 @@ TEST_F(SettingsFile, JustUnderTheCapLoads) {
     EXPECT_EQ(r->host.size(), 1024u * 1024 - head.size() - tail.size());
 }
 
+// ---- Live and restart-only keys
+
+// The set a reload leaves alone is the one main.cpp used to list by hand: host, port,
+// max_connections, data_dir, conformance and both TLS files.
+TEST(SettingsReload, RestartOnlyKeysKeepTheirRunningValues) {
+    Settings running;
+    auto next = parse(R"({"host": "127.0.0.1", "port": 4000, "max_connections": 5, "data_dir": "/tmp/x",
+        "conformance": true, "tls": {"cert_file": "c.pem", "key_file": "k.pem"},
+        "ping_interval_ms": 1234, "log_level": "debug", "limits": {"replay_max": 7},
+        "auth": {"leeway_s": 9}, "rate_limits": {"typing": {"burst": 3, "per_ms": 100}}})");
+    ASSERT_TRUE(next.ok()) << error_of(next);
+    EXPECT_TRUE(needs_restart(running, *next));
+    Settings applied = keep_restart_settings(running, *next);
+    EXPECT_EQ(applied.host, running.host);
+    EXPECT_EQ(applied.port, running.port);
+    EXPECT_EQ(applied.max_connections, running.max_connections);
+    EXPECT_EQ(applied.data_dir, running.data_dir);
+    EXPECT_EQ(applied.conformance, running.conformance);
+    EXPECT_EQ(applied.tls, running.tls);
+    // Everything else is live.
+    EXPECT_EQ(applied.ping_interval_ms, 1234);
+    EXPECT_EQ(applied.log_level, "debug");
+    EXPECT_EQ(applied.limits.replay_max, 7);
+    EXPECT_EQ(applied.auth.leeway_s, 9);
+    EXPECT_EQ(applied.rate_limits.typing, (RateLimit{3, 100}));
+    EXPECT_EQ(applied.source, "config.json");
+    EXPECT_FALSE(needs_restart(running, applied));
+}
+
+TEST(SettingsReload, LiveChangesAloneNeedNoRestart) {
+    auto next = parse(R"({"ping_timeout_ms": 999, "cors_origins": ["https://a"], "admin_token": "t"})");
+    ASSERT_TRUE(next.ok()) << error_of(next);
+    EXPECT_FALSE(needs_restart(Settings(), *next));
+    EXPECT_EQ(keep_restart_settings(Settings(), *next), *next);
+}
+
+TEST(SettingsReload, EachRestartOnlyKeyAloneNeedsARestart) {
+    for (const char* doc : {R"({"host": "::1"})", R"({"port": 1})", R"({"max_connections": 2})", R"({"data_dir": "d"})",
+                            R"({"conformance": true})", R"({"tls": {"cert_file": "c", "key_file": "k"}})"}) {
+        auto next = parse(doc);
+        ASSERT_TRUE(next.ok()) << doc << ": " << error_of(next);
+        EXPECT_TRUE(needs_restart(Settings(), *next)) << doc;
+    }
+}
+
+TEST(SettingsReload, RestartKeysAreNamedByTopLevelKey) {
+    // The reload_partial log line says exactly what main.cpp wrote by hand before.
+    EXPECT_EQ(restart_keys(), "host, port, max_connections, data_dir, conformance and tls");
+}
+
 } // namespace
 } // namespace outpost::settings
