@@ -4,6 +4,9 @@
 // Owns: the write connection, the per-room next seq, the marks file, the health counters. Never:
 // lets an exception or a sqlite3 handle cross to another thread, or completes a write ok before its
 // COMMIT returned and its mark is written.
+// Implemented by writer.cpp (queue and loop), writer_batch.cpp (one transaction per batch),
+// writer_open.cpp (open, marks reconcile, moved files, probe), writer_sync.cpp (the marks syncer)
+// and retention.cpp (pruning).
 #pragma once
 
 #include <atomic>
@@ -97,6 +100,7 @@ private:
     void run();
     Work wait_for_work(std::vector<Op>& batch);
     void process_batch(std::vector<Op>& batch);
+    std::string after_failed_commit(int rc, const SeqMap& undo);
     void recover_from_exception(const std::vector<Op>& batch, const char* what) noexcept;
     void fail_batch(const std::vector<Op>& batch, std::vector<Completion>& out, const std::string& reason);
     int apply(const Op& op, Completion& c, SeqMap& undo);
@@ -111,6 +115,7 @@ private:
     void note_commit(int64_t micros, const SeqMap& touched);
     void note_fault(int rc, const std::string& detail);
     void probe();
+    void probe_open();
     // The open and its steps; on failure `fault` says whether it is a storage fault (probe again).
     Done open_db(Fault& fault);
     bool files_moved(std::string& why);        // the path no longer names the open db or WAL

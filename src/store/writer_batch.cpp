@@ -107,16 +107,7 @@ void Writer::process_batch(std::vector<Op>& batch) {
         return;
     }
     if (rc != SQLITE_OK) {
-        std::string detail = db_.last_error();
-        rollback();
-        restore_seqs(undo);
-        note_fault(rc, detail);
-        std::lock_guard lk(mu_);
-        reason = health_.writable ? fault_reason(Fault::none, rc, detail) : health_.reason;
-        ++health_.failed_commits;
-    }
-    if (rc != SQLITE_OK) {
-        fail_batch(batch, out, reason);
+        fail_batch(batch, out, after_failed_commit(rc, undo));
         publish(std::move(out));
         return;
     }
@@ -124,6 +115,18 @@ void Writer::process_batch(std::vector<Op>& batch) {
     last_commit_ = std::chrono::microseconds(micros);
     note_commit(micros, undo);
     publish_marked(std::move(out), undo);
+}
+
+// A batch that did not commit: roll back, take each touched room's seq from the database, note a
+// fault; returns the reason its writes answer.
+std::string Writer::after_failed_commit(int rc, const SeqMap& undo) {
+    std::string detail = db_.last_error();
+    rollback();
+    restore_seqs(undo);
+    note_fault(rc, detail);
+    std::lock_guard lk(mu_);
+    ++health_.failed_commits;
+    return health_.writable ? fault_reason(Fault::none, rc, detail) : health_.reason;
 }
 
 // Every valid write of the batch completes unavailable; invalid ones keep their own answer.

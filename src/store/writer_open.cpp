@@ -199,30 +199,24 @@ bool Writer::files_moved(std::string& why) {
     return false;
 }
 
+// Also called on the syncer thread: the writer may be asleep until its next retention pass, so it
+// is woken to schedule the probe.
 void Writer::note_moved(const std::string& why) {
-    std::lock_guard lk(mu_);
-    if (health_.writable) OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\"", why.c_str());
-    health_.writable = false;
-    health_.reason = why;
-    next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+    {
+        std::lock_guard lk(mu_);
+        if (health_.writable) OUTPOST_LOG(error, "store_unwritable", "reason=\"%s\"", why.c_str());
+        health_.writable = false;
+        health_.reason = why;
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+    }
+    cv_.notify_one();
 }
 
 // While unwritable: open the database if it never opened; otherwise, once the files are the ones
 // opened, a tiny write transaction; success flips the store back to writable.
 void Writer::probe() {
     if (!open_) {
-        Fault fault = Fault::none;
-        Done r = open_db(fault);
-        std::lock_guard lk(mu_);
-        if (!r.ok()) {
-            health_.reason = "cannot open the database: " + r.error().message;
-            next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
-            return;
-        }
-        health_.writable = true;
-        health_.reason.clear();
-        OUTPOST_LOG(info, "store_writable", "after=open path=%s", opt_.path.c_str());
-        if (wake_) wake_(); // the loop loads what the file holds (memberships) now
+        probe_open();
         return;
     }
     std::string why;
@@ -256,6 +250,22 @@ void Writer::probe() {
     health_.writable = true;
     health_.reason.clear();
     OUTPOST_LOG(info, "store_writable", "after=probe");
+}
+
+// The probe while the file has never opened: try the whole open again.
+void Writer::probe_open() {
+    Fault fault = Fault::none;
+    Done r = open_db(fault);
+    std::lock_guard lk(mu_);
+    if (!r.ok()) {
+        health_.reason = "cannot open the database: " + r.error().message;
+        next_probe_ = Clock::now() + std::chrono::milliseconds(opt_.probe_interval_ms);
+        return;
+    }
+    health_.writable = true;
+    health_.reason.clear();
+    OUTPOST_LOG(info, "store_writable", "after=open path=%s", opt_.path.c_str());
+    if (wake_) wake_(); // the loop loads what the file holds (memberships) now
 }
 
 void Writer::rollback() {

@@ -1,14 +1,18 @@
 // fault_vfs.cpp - The fault-injecting SQLite VFS shim of fault_vfs.h: every method forwards to
 // the real default VFS; for files opened under the watched directory the armed faults answer
-// first, with the result codes the unix VFS gives for ENOSPC, EROFS and EIO.
+// first, with the result codes the unix VFS gives for ENOSPC, EROFS and EIO. And the failing
+// entries FailingFileCalls puts in platform's file syscall table.
 #include "fault_vfs.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
+
+#include "platform/platform.h"
 
 namespace outpost::store::test {
 namespace {
@@ -154,5 +158,26 @@ FaultyDisk::~FaultyDisk() {
 void FaultyDisk::arm(DiskFault f) { g_faults.fetch_or(static_cast<unsigned>(f)); }
 void FaultyDisk::clear() { g_faults = 0; }
 unsigned FaultyDisk::failed_calls() const { return g_failed.load(); }
+
+namespace {
+std::atomic<int> g_write_errno{0}, g_sync_errno{0};
+long failing_write(int, const void*, size_t) {
+    errno = g_write_errno.load();
+    return -1;
+}
+int failing_sync(int) {
+    errno = g_sync_errno.load();
+    return -1;
+}
+} // namespace
+
+FailingFileCalls::FailingFileCalls(int write_errno, int sync_errno) {
+    g_write_errno = write_errno;
+    g_sync_errno = sync_errno;
+    if (write_errno) platform::file_syscalls().write = failing_write;
+    if (sync_errno) platform::file_syscalls().sync = failing_sync;
+}
+
+FailingFileCalls::~FailingFileCalls() { platform::file_syscalls_reset(); }
 
 } // namespace outpost::store::test

@@ -1,8 +1,9 @@
 // fault_vfs.h - Storage faults for the store tests without root: a SQLite VFS shim over the
 // default (unix) VFS that, for files under one directory, fails the way a full, read-only or
-// failing disk does. Owns: the shim's registration (once, as the default VFS) and the armed
-// faults. Never: touches files outside the watched directory, or changes what a clean run does
-// (with nothing armed every call goes straight to the real VFS).
+// failing disk does; and, for the files the store writes itself (the acked-seq marks), failing
+// entries in platform's file syscall table. Owns: the shim's registration (once, as the default
+// VFS) and the armed faults. Never: touches files outside the watched directory, or changes what
+// a clean run does (with nothing armed every call goes straight to the real VFS / system call).
 #pragma once
 
 #include <string>
@@ -30,6 +31,16 @@ public:
     void arm(DiskFault f);   // adds a fault
     void clear();            // the disk is healthy again
     unsigned failed_calls() const; // calls the shim failed since construction
+};
+
+// While alive, platform's file writes (write_file_atomic, append_write: the marks file) fail:
+// write() with `write_errno` when non-zero, fsync with `sync_errno` when non-zero.
+class FailingFileCalls {
+public:
+    FailingFileCalls(int write_errno, int sync_errno);
+    ~FailingFileCalls(); // the real calls again
+    FailingFileCalls(const FailingFileCalls&) = delete;
+    FailingFileCalls& operator=(const FailingFileCalls&) = delete;
 };
 
 } // namespace outpost::store::test

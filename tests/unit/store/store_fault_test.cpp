@@ -3,6 +3,7 @@
 // writes fail fast with unavailable, and it recovers by itself; a corrupt file is quarantined at open.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -187,6 +188,52 @@ void io_error_then_recover(DiskFault fault) {
 TEST(StoreFault, WriteIoErrorFailsTheBatchThenRecovers) { io_error_then_recover(DiskFault::eio_write); }
 
 TEST(StoreFault, FsyncIoErrorFailsTheBatchThenRecovers) { io_error_then_recover(DiskFault::eio_sync); }
+
+// The acked-seq mark cannot be written (EIO on its fsync, ENOSPC on its write): the batch is
+// committed but not acknowledged (unavailable), the store turns unwritable, and once the file
+// system answers again the probe brings it back, the resend finds the row, and the next batch
+// rewrites the marks file.
+void marks_fault_then_recover(int write_errno, int sync_errno) {
+    TempDir dir;
+    const std::string db = dir.file("outpost.db");
+    StoreOptions o = test_options(db);
+    o.synchronous_full = true; // the marks are synced before the ack
+    auto s = open_store(o);
+    ASSERT_TRUE(s);
+    s->submit_message(1, "r", "u", "k1", "1", 1);
+    ASSERT_EQ(settle(*s).at(0).status, Status::ok);
+    std::vector<Completion> done;
+    {
+        FailingFileCalls failing(write_errno, sync_errno);
+        s->submit_message(2, "r", "u", "k2", "2", 1);
+        done = settle(*s);
+        ASSERT_EQ(done.size(), 1u);
+        EXPECT_EQ(done[0].status, Status::unavailable);
+        EXPECT_EQ(done[0].error.rfind("cannot record acknowledged seqs: cannot append to " + db + "-marks", 0), 0u)
+            << done[0].error;
+        EXPECT_FALSE(s->health().writable);
+        EXPECT_EQ(s->health().reason, done[0].error);
+        EXPECT_GE(s->health().failed_commits, 1u);
+    }
+    ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
+    s->submit_message(3, "r", "u", "k2", "2", 1); // the resend
+    s->submit_message(4, "r", "u", "k3", "3", 1);
+    done = settle(*s);
+    ASSERT_EQ(done.size(), 2u);
+    EXPECT_EQ(done[0].status, Status::ok) << done[0].error;
+    EXPECT_TRUE(done[0].duplicate);
+    EXPECT_EQ(done[0].message.seq, 2);
+    EXPECT_EQ(done[1].status, Status::ok) << done[1].error;
+    EXPECT_EQ(done[1].message.seq, 3);
+    s.reset();
+    std::ifstream marks(db + "-marks");
+    std::string text((std::istreambuf_iterator<char>(marks)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "r 3\n");
+}
+
+TEST(StoreFault, MarksFsyncIoErrorFailsTheAckThenRecovers) { marks_fault_then_recover(0, EIO); }
+
+TEST(StoreFault, MarksWriteDiskFullFailsTheAckThenRecovers) { marks_fault_then_recover(ENOSPC, 0); }
 
 // What each SQLite failure class reads as in Health.reason and Completion.error.
 TEST(StoreFault, ResultCodesMapToReasons) {
