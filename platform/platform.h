@@ -1,10 +1,11 @@
 // platform.h - Everything Outpost needs from the operating system, behind one small API.
 // Owns: clocks, randomness, signals, service notification, log sink, fd limits, socket peer state,
-// files.
+// files (with the file syscall table tests override to inject storage faults).
 // One implementation per folder (posix/ for any POSIX system, linux/ adds systemd and Linux
 // specifics); src/ calls only this header and never includes an OS header itself.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -73,6 +74,18 @@ bool file_id(const std::string& path, FileId& out);
 int append_open(const std::string& path, unsigned mode);
 bool append_write(int handle, std::string_view data, bool sync);
 void append_close(int handle);
+
+// The system calls under write_file_atomic and the append-only record file, in a table that tests
+// override to inject storage faults (ENOSPC, EIO, EROFS) without root, as SQLite's os_unix.c does
+// with its syscall table. Each answers like the POSIX call: -1 with errno set on failure.
+struct FileSyscalls {
+    using WriteFn = long (*)(int fd, const void* data, size_t len);
+    using SyncFn = int (*)(int fd); // fdatasync where the system has it, fsync elsewhere
+    std::atomic<WriteFn> write;
+    std::atomic<SyncFn> sync;
+};
+FileSyscalls& file_syscalls();
+void file_syscalls_reset(); // back to the real calls
 
 std::string getenv_str(const char* name); // empty when unset
 

@@ -75,9 +75,24 @@ bool read_fully(int fd, void* out, size_t len) {
     return true;
 }
 
+long real_write(int fd, const void* data, size_t len) { return static_cast<long>(::write(fd, data, len)); }
+
+int real_sync(int fd) {
+#if defined(__linux__)
+    return fdatasync(fd);
+#else
+    return fsync(fd);
+#endif
+}
+
+FileSyscalls g_file_syscalls{{real_write}, {real_sync}};
+
+int file_sync(int fd) { return g_file_syscalls.sync.load()(fd); }
+
+// Through the syscall table: the files written here are the ones tests inject faults into.
 bool write_fully(int fd, const char* p, size_t len) {
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        long n = g_file_syscalls.write.load()(fd, p, len);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         p += n;
@@ -152,7 +167,7 @@ bool write_temp(const std::string& tmp, std::string_view data, unsigned mode) {
     if (fd.get() < 0) return failed();
     if (fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return failed();
     if (!write_fully(fd.get(), data.data(), data.size())) return failed();
-    if (fsync(fd.get()) != 0) return failed();
+    if (file_sync(fd.get()) != 0) return failed();
     return fd.reset() || failed();
 }
 
@@ -287,11 +302,7 @@ int append_open(const std::string& path, unsigned mode) {
 
 bool append_write(int handle, std::string_view data, bool sync) {
     if (!write_fully(handle, data.data(), data.size())) return failed();
-#if defined(__linux__)
-    if (sync && fdatasync(handle) != 0) return failed();
-#else
-    if (sync && fsync(handle) != 0) return failed();
-#endif
+    if (sync && file_sync(handle) != 0) return failed();
     return true;
 }
 
@@ -302,6 +313,13 @@ void append_close(int handle) {
 std::string last_error() {
     char buf[256] = {0};
     return from_strerror_r(strerror_r(g_last_errno, buf, sizeof buf), buf);
+}
+
+FileSyscalls& file_syscalls() { return g_file_syscalls; }
+
+void file_syscalls_reset() {
+    g_file_syscalls.write = real_write;
+    g_file_syscalls.sync = real_sync;
 }
 
 std::string getenv_str(const char* name) {

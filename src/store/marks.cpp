@@ -27,13 +27,12 @@ void SeqMarks::add_record(std::string& out, std::string_view room, int64_t seq) 
     out += '\n';
 }
 
-bool SeqMarks::load(Map& out, std::string& error) const {
-    out.clear();
-    if (!platform::file_exists(path_)) return true;
+Result<SeqMarks::Map> SeqMarks::load() const {
+    Map out;
+    if (!platform::file_exists(path_)) return out;
     std::string text;
     if (!platform::read_file(path_, text, kMaxMarksBytes)) {
-        error = "cannot read " + path_ + ": " + platform::last_error();
-        return false;
+        return Result<Map>::fail(Status::io_error, "cannot read " + path_ + ": " + platform::last_error());
     }
     size_t pos = 0;
     while (pos < text.size()) {
@@ -51,37 +50,33 @@ bool SeqMarks::load(Map& out, std::string& error) const {
         int64_t& slot = out[std::string(room)];
         slot = std::max(slot, seq);
     }
-    return true;
+    return out;
 }
 
-bool SeqMarks::rewrite(const Map& all, std::string& error) {
+Done SeqMarks::rewrite(const Map& all) {
     std::string text;
     for (const auto& [room, seq] : all)
         if (seq > 0) add_record(text, room, seq);
     platform::append_close(fd_);
     fd_ = -1;
     if (!platform::write_file_atomic(path_, text, 0600)) {
-        error = "cannot write " + path_ + ": " + platform::last_error();
-        return false;
+        return Done::fail(Status::io_error, "cannot write " + path_ + ": " + platform::last_error());
     }
     fd_ = platform::append_open(path_, 0600);
     if (fd_ < 0) {
-        error = "cannot open " + path_ + ": " + platform::last_error();
-        return false;
+        return Done::fail(Status::io_error, "cannot open " + path_ + ": " + platform::last_error());
     }
-    return true;
+    return done();
 }
 
-bool SeqMarks::append(std::string_view records, bool sync, std::string& error) {
+Done SeqMarks::append(std::string_view records, bool sync) {
     if (fd_ < 0) {
-        error = path_ + " is not open";
-        return false;
+        return Done::fail(Status::io_error, path_ + " is not open");
     }
     if (!platform::append_write(fd_, records, sync)) {
-        error = "cannot append to " + path_ + ": " + platform::last_error();
-        return false;
+        return Done::fail(Status::io_error, "cannot append to " + path_ + ": " + platform::last_error());
     }
-    return true;
+    return done();
 }
 
 } // namespace outpost::store

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "store/done.h"
+
 namespace outpost::store {
 
 class SeqMarks {
@@ -23,13 +25,13 @@ public:
     SeqMarks(const SeqMarks&) = delete;
     SeqMarks& operator=(const SeqMarks&) = delete;
 
-    // Reads every complete record: the highest seq per room. A missing file is empty (true).
-    bool load(Map& out, std::string& error) const;
+    // Reads every complete record: the highest seq per room. A missing file is empty.
+    Result<Map> load() const;
     // Replaces the file with one record per room of `all` (seq > 0), durably, and opens it for
     // appending. At start-up and when the appended records outgrow a snapshot.
-    bool rewrite(const Map& all, std::string& error);
+    Done rewrite(const Map& all);
     // Appends `records` ("<room> <seq>\n" lines); `sync` waits for the disk.
-    bool append(std::string_view records, bool sync, std::string& error);
+    Done append(std::string_view records, bool sync);
     bool is_open() const { return fd_ >= 0; }
     const std::string& path() const { return path_; }
 

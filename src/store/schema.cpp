@@ -72,20 +72,17 @@ bool quick_check(Db& db, std::string& problem, int& rc) {
     return problem == "ok";
 }
 
-Status fail(std::string& error, const std::string& what, Db& db) {
-    error = what + ": " + db.last_error();
-    return Status::unavailable;
-}
+Done fail(const std::string& what, Db& db) { return Done::fail(Status::unavailable, what + ": " + db.last_error()); }
 
-Status apply_pragmas(Db& db, bool synchronous_full, std::string& error) {
+Done apply_pragmas(Db& db, bool synchronous_full) {
     // auto_vacuum only takes effect on a file with no tables yet, which is exactly when we want it.
-    if (db.exec("PRAGMA auto_vacuum=INCREMENTAL") != SQLITE_OK) return fail(error, "auto_vacuum", db);
+    if (db.exec("PRAGMA auto_vacuum=INCREMENTAL") != SQLITE_OK) return fail("auto_vacuum", db);
     int rc = 0;
     Stmt* s = db.cached("PRAGMA journal_mode=WAL");
-    if (!s) return fail(error, "journal_mode", db);
+    if (!s) return fail("journal_mode", db);
     {
         Query q(*s);
-        if (!q.step() || q.text(0) != "wal") return fail(error, "journal_mode=WAL refused", db);
+        if (!q.step() || q.text(0) != "wal") return fail("journal_mode=WAL refused", db);
     }
     const char* sync = synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     rc = db.exec(sync);
@@ -95,50 +92,48 @@ Status apply_pragmas(Db& db, bool synchronous_full, std::string& error) {
     if (rc == SQLITE_OK) rc = db.exec("PRAGMA wal_autocheckpoint=1000");
     if (rc == SQLITE_OK) rc = db.exec("PRAGMA temp_store=MEMORY");
     if (rc == SQLITE_OK) rc = db.exec("PRAGMA cache_size=-4096");
-    if (rc != SQLITE_OK) return fail(error, "pragmas", db);
-    return Status::ok;
+    if (rc != SQLITE_OK) return fail("pragmas", db);
+    return done();
 }
 
-Status migrate(Db& db, std::string& error) {
+Done migrate(Db& db) {
     int rc = 0;
     int64_t version = db.query_int("PRAGMA user_version", rc);
-    if (rc != SQLITE_OK) return fail(error, "user_version", db);
+    if (rc != SQLITE_OK) return fail("user_version", db);
     if (version > kLatest) {
-        error = "database schema " + std::to_string(version) + " is newer than this build's " +
-                std::to_string(kLatest);
-        return Status::unavailable;
+        return Done::fail(Status::unavailable, "database schema " + std::to_string(version) +
+                                                   " is newer than this build's " + std::to_string(kLatest));
     }
     for (int64_t v = version; v < kLatest; ++v) {
         std::string sql = "BEGIN IMMEDIATE;" + std::string(kMigrations[v]) +
                           ";PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
         if (db.exec(sql.c_str()) != SQLITE_OK) {
-            Status st = fail(error, "migration " + std::to_string(v + 1), db);
+            Done r = fail("migration " + std::to_string(v + 1), db);
             if (db.in_transaction()) (void)db.exec("ROLLBACK");
-            return st;
+            return r;
         }
         OUTPOST_LOG(info, "store_migrated", "schema=%lld", static_cast<long long>(v + 1));
     }
-    return Status::ok;
+    return done();
 }
 
 // Opens path and checks it; a corrupt file is quarantined and replaced by a fresh one.
-Status open_checked(Db& db, const std::string& path, std::string& error) {
+Done open_checked(Db& db, const std::string& path) {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (db.open(path, flags) != SQLITE_OK) return fail(error, "open " + path, db);
+    if (db.open(path, flags) != SQLITE_OK) return fail("open " + path, db);
     std::string problem;
     int rc = 0;
-    if (quick_check(db, problem, rc)) return Status::ok;
-    if (rc != SQLITE_OK && fault_of(rc) != Fault::corrupt) return fail(error, "quick_check", db);
+    if (quick_check(db, problem, rc)) return done();
+    if (rc != SQLITE_OK && fault_of(rc) != Fault::corrupt) return fail("quick_check", db);
     db.close();
     std::string moved = quarantine(path);
     OUTPOST_LOG(error, "store_corrupt_quarantined", "path=%s moved_to=%s problem=\"%s\"", path.c_str(),
                 moved.empty() ? "(rename failed)" : moved.c_str(), problem.c_str());
     if (moved.empty()) {
-        error = "database corrupt and could not be moved aside: " + problem;
-        return Status::unavailable;
+        return Done::fail(Status::unavailable, "database corrupt and could not be moved aside: " + problem);
     }
-    if (db.open(path, flags) != SQLITE_OK) return fail(error, "open fresh " + path, db);
-    return Status::ok;
+    if (db.open(path, flags) != SQLITE_OK) return fail("open fresh " + path, db);
+    return done();
 }
 
 } // namespace
@@ -159,20 +154,20 @@ std::string quarantine(const std::string& path) {
     return base;
 }
 
-Status open_writer(Db& db, const std::string& path, bool synchronous_full, std::string& error) {
-    Status st = open_checked(db, path, error);
-    if (st == Status::ok) st = apply_pragmas(db, synchronous_full, error);
-    if (st == Status::ok) st = migrate(db, error);
-    return st;
+Done open_writer(Db& db, const std::string& path, bool synchronous_full) {
+    Done r = open_checked(db, path);
+    if (r.ok()) r = apply_pragmas(db, synchronous_full);
+    if (r.ok()) r = migrate(db);
+    return r;
 }
 
-Status open_reader(Db& db, const std::string& path, std::string& error) {
-    if (db.open(path, SQLITE_OPEN_READWRITE) != SQLITE_OK) return fail(error, "open reader " + path, db);
+Done open_reader(Db& db, const std::string& path) {
+    if (db.open(path, SQLITE_OPEN_READWRITE) != SQLITE_OK) return fail("open reader " + path, db);
     int rc = db.exec("PRAGMA query_only=ON");
     if (rc == SQLITE_OK) rc = db.exec("PRAGMA busy_timeout=2000");
     if (rc == SQLITE_OK) rc = db.exec("PRAGMA cache_size=-2048");
-    if (rc != SQLITE_OK) return fail(error, "reader pragmas", db);
-    return Status::ok;
+    if (rc != SQLITE_OK) return fail("reader pragmas", db);
+    return done();
 }
 
 } // namespace outpost::store

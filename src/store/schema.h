@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/status.h"
+#include "store/done.h"
 #include "store/sqlite_db.h"
 
 namespace outpost::store {
@@ -16,10 +16,10 @@ int schema_version_latest();
 // Opens the writer connection at `path`: quick_check (quarantining a corrupt file as
 // <path>.corrupt-<UTC>, with -wal/-shm beside it, then starting fresh), WAL, synchronous,
 // busy_timeout and the SD-card friendly limits, then every pending migration.
-Status open_writer(Db& db, const std::string& path, bool synchronous_full, std::string& error);
+Done open_writer(Db& db, const std::string& path, bool synchronous_full);
 
 // Opens the loop thread's connection: same file, query_only, its own small cache.
-Status open_reader(Db& db, const std::string& path, std::string& error);
+Done open_reader(Db& db, const std::string& path);
 
 // Renames path (+ -wal, -shm) to path.corrupt-<stamp>; returns the new main file name ("" on failure).
 std::string quarantine(const std::string& path);

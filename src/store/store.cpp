@@ -52,9 +52,9 @@ struct Store::Impl {
     bool reader_ready() {
         if (reader.is_open()) return true;
         if (writer->opens() == 0) return false;
-        std::string error;
-        if (open_reader(reader, opt.path, error) == Status::ok) return true;
-        OUTPOST_LOG(warn, "store_reader_failed", "path=%s error=\"%s\"", opt.path.c_str(), error.c_str());
+        Done r = open_reader(reader, opt.path);
+        if (r.ok()) return true;
+        OUTPOST_LOG(warn, "store_reader_failed", "path=%s error=\"%s\"", opt.path.c_str(), r.error().message.c_str());
         reader.close();
         return false;
     }
@@ -80,11 +80,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& opt, std::functio
     auto impl = std::make_unique<Impl>();
     impl->opt = opt;
     impl->writer = std::make_unique<Writer>(opt, std::move(wake));
-    std::string error;
-    Status st = impl->writer->start(error);
-    if (st != Status::ok) {
-        OUTPOST_LOG(error, "store_open_failed", "path=%s error=\"%s\"", opt.path.c_str(), error.c_str());
-        return Result<std::unique_ptr<Store>>::fail(st, error);
+    if (Done r = impl->writer->start(); !r.ok()) {
+        OUTPOST_LOG(error, "store_open_failed", "path=%s error=\"%s\"", opt.path.c_str(), r.error().message.c_str());
+        return r.error();
     }
     if (impl->reader_ready())
         OUTPOST_LOG(info, "store_open", "path=%s synchronous=%s", opt.path.c_str(),
@@ -159,22 +157,23 @@ Result<std::vector<Message>> Store::replay(std::string_view room, int64_t after_
 
 void Store::submit_message(uint64_t token, std::string room, std::string sender, std::string client_id,
                            std::string body_json, int64_t ts_ms, std::string sender_device) {
-    impl_->writer->submit(Op{OpKind::message, token, std::move(room), std::move(sender), std::move(client_id),
-                             std::move(body_json), ts_ms, 0, {}, std::move(sender_device)});
+    impl_->writer->submit(Op{token,
+                             MessageWrite{std::move(room), std::move(sender), std::move(client_id),
+                                          std::move(body_json), ts_ms, std::move(sender_device)},
+                             {}});
 }
 
 void Store::submit_join(uint64_t token, std::string room, std::string user) {
-    impl_->writer->submit(Op{OpKind::join, token, std::move(room), std::move(user), {}, {}, 0, 0, {}, {}});
+    impl_->writer->submit(Op{token, JoinWrite{std::move(room), std::move(user)}, {}});
 }
 
 void Store::submit_leave(uint64_t token, std::string room, std::string user) {
-    impl_->writer->submit(Op{OpKind::leave, token, std::move(room), std::move(user), {}, {}, 0, 0, {}, {}});
+    impl_->writer->submit(Op{token, LeaveWrite{std::move(room), std::move(user)}, {}});
 }
 
 void Store::submit_cursor(uint64_t token, std::string user, std::string device, std::string room,
                           int64_t delivered, int64_t read) {
-    impl_->writer->submit(
-        Op{OpKind::cursor, token, std::move(room), std::move(user), std::move(device), {}, delivered, read, {}, {}});
+    impl_->writer->submit(Op{token, CursorWrite{std::move(room), std::move(user), std::move(device), delivered, read}, {}});
 }
 
 void Store::drain(const std::function<void(Completion&&)>& fn) { impl_->writer->drain(fn); }

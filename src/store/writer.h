@@ -4,6 +4,9 @@
 // Owns: the write connection, the per-room next seq, the marks file, the health counters. Never:
 // lets an exception or a sqlite3 handle cross to another thread, or completes a write ok before its
 // COMMIT returned and its mark is written.
+// Implemented by writer.cpp (queue and loop), writer_batch.cpp (one transaction per batch),
+// writer_open.cpp (open, marks reconcile, moved files, probe), writer_sync.cpp (the marks syncer)
+// and retention.cpp (pruning).
 #pragma once
 
 #include <atomic>
@@ -17,9 +20,11 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "platform/platform.h"
+#include "store/done.h"
 #include "store/marks.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
@@ -31,15 +36,33 @@ using Clock = std::chrono::steady_clock;
 inline constexpr int64_t kPruneBatch = 500; // rows per retention transaction
 inline constexpr std::chrono::microseconds kQuiet{250}; // no new write for this long: commit now
 
-// One queued write. Field use by kind: message (room, user=sender, key=client_id, body, a=ts);
-// join/leave (room, user); cursor (room, user, key=device, a=delivered, b=read).
+// The write kinds, each with the fields it uses.
+struct MessageWrite {
+    std::string room, sender, client_id, body; // body: the client's JSON value, stored as written
+    int64_t ts = 0;                            // ms since the epoch
+    std::string device;                        // the sending device ("" for HTTP publishes)
+};
+struct JoinWrite {
+    std::string room, user;
+};
+struct LeaveWrite {
+    std::string room, user;
+};
+struct CursorWrite {
+    std::string room, user, device;
+    int64_t delivered = 0, read = 0; // -1: leave the stored value alone
+};
+using Write = std::variant<MessageWrite, JoinWrite, LeaveWrite, CursorWrite>;
+
+OpKind kind_of(const Write& w);
+const std::string& room_of(const Write& w);
+const std::string& user_of(const Write& w); // the sender of a message
+
+// One queued write.
 struct Op {
-    OpKind kind = OpKind::message;
     uint64_t token = 0;
-    std::string room, user, key, body;
-    int64_t a = 0, b = 0;
-    Clock::time_point at;
-    std::string device; // message: the sending device
+    Write write;
+    Clock::time_point at; // when submitted
 };
 
 struct StringHash {
@@ -59,7 +82,7 @@ public:
     // health baseline, then starts the thread. A storage fault (disk full, read-only, cannot open)
     // does not stop the start: the store begins unwritable and the probe opens it once it can.
     // Other errors (a schema from a newer build) are returned.
-    Status start(std::string& error);
+    Done start();
     uint64_t opens() const { return opens_.load(std::memory_order_acquire); } // 0 until the file is open
 
     void submit(Op op);
@@ -77,13 +100,14 @@ private:
     void run();
     Work wait_for_work(std::vector<Op>& batch);
     void process_batch(std::vector<Op>& batch);
+    std::string after_failed_commit(int rc, const SeqMap& undo);
     void recover_from_exception(const std::vector<Op>& batch, const char* what) noexcept;
     void fail_batch(const std::vector<Op>& batch, std::vector<Completion>& out, const std::string& reason);
-    int apply(Op& op, Completion& c, SeqMap& undo);
-    int apply_message(Op& op, Completion& c, SeqMap& undo);
-    int apply_join(Op& op, Completion& c, SeqMap& undo);
-    int apply_leave(Op& op, Completion& c);
-    int apply_cursor(Op& op, Completion& c);
+    int apply(const Op& op, Completion& c, SeqMap& undo);
+    int apply_write(const MessageWrite& w, Completion& c, SeqMap& undo);
+    int apply_write(const JoinWrite& w, Completion& c, SeqMap& undo);
+    int apply_write(const LeaveWrite& w, Completion& c, SeqMap& undo);
+    int apply_write(const CursorWrite& w, Completion& c, SeqMap& undo);
     int store_room_seqs(const SeqMap& touched);
     void restore_seqs(const SeqMap& undo);
     int load_seqs();
@@ -91,10 +115,20 @@ private:
     void note_commit(int64_t micros, const SeqMap& touched);
     void note_fault(int rc, const std::string& detail);
     void probe();
-    Status open_db(std::string& error, Fault& fault);
+    void probe_open();
+    // The open and its steps; on failure `fault` says whether it is a storage fault (probe again).
+    Done open_db(Fault& fault);
     bool files_moved(std::string& why);        // the path no longer names the open db or WAL
     void note_moved(const std::string& why);
-    Status reconcile_marks(std::string& error, Fault& fault);
+    struct LostRange {
+        std::string room;
+        int64_t from, to; // inclusive
+    };
+    Done reconcile_marks(Fault& fault);
+    Done raise_seqs_to_messages(Fault& fault);
+    Done record_lost(const std::vector<LostRange>& lost, Fault& fault);
+    Done load_lost_ranges(Fault& fault);
+    static uint64_t snapshot_bytes(const SeqMarks::Map& snapshot); // about what rewrite() writes
     // The marks syncer thread: appends (and syncs) each committed batch's marks, then delivers its
     // completions. Every completion goes through it, in order, so acks never leave before their
     // marks and the writer can COMMIT the next batch while the marks reach the disk.
@@ -133,7 +167,8 @@ private:
     std::deque<Op> queue_;
     std::vector<Completion> done_;
     SeqMap committed_;
-    std::unordered_map<std::string, std::vector<std::pair<int64_t, int64_t>>, StringHash, std::equal_to<>> lost_;
+    using LostMap = std::unordered_map<std::string, std::vector<std::pair<int64_t, int64_t>>, StringHash, std::equal_to<>>;
+    LostMap lost_;
     Health health_;
     uint64_t submitted_ = 0, completed_ = 0, flush_target_ = 0;
     uint64_t prune_requests_ = 0, prune_done_ = 0, prune_last_ = 0;

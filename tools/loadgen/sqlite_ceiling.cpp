@@ -31,9 +31,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     outpost::store::Db db;
-    std::string error;
-    if (outpost::store::open_writer(db, path, true, error) != outpost::Status::ok) {
-        std::fprintf(stderr, "sqlite_ceiling: %s\n", error.c_str());
+    if (outpost::store::Done opened = outpost::store::open_writer(db, path, true); !opened.ok()) {
+        std::fprintf(stderr, "sqlite_ceiling: %s\n", opened.error().message.c_str());
         return 1;
     }
     sqlite3* h = db.raw();

@@ -1,10 +1,9 @@
-// store_fault_test.cpp - Faults: a full disk (a tiny tmpfs) makes the store unwritable, writes fail
-// fast with unavailable, and it recovers by itself; a corrupt file is quarantined at open.
+// store_fault_test.cpp - Faults: a full disk, a read-only one and I/O errors on write and fsync
+// (injected through the fault_vfs.h shim, so they run as any user) make the store unwritable,
+// writes fail fast with unavailable, and it recovers by itself; a corrupt file is quarantined at open.
 #include <gtest/gtest.h>
-#include <fcntl.h>
-#include <sys/mount.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -13,41 +12,13 @@
 #include "core/log.h"
 #include "platform/platform.h"
 #include "store/sqlite_db.h"
+#include "fault_vfs.h"
 #include "store_test_util.h"
 
 namespace outpost::store::test {
 namespace {
 
 const bool kQuiet = (core::log_set_level(core::LogLevel::warn), true);
-
-// A tmpfs of the given size mounted on a fresh directory; unmounted on destruction.
-struct TinyFs {
-    TempDir dir;
-    std::string mnt = dir.file("mnt");
-    bool mounted = false;
-    explicit TinyFs(const char* size_opt) {
-        std::filesystem::create_directory(mnt);
-        mounted = mount("tmpfs", mnt.c_str(), "tmpfs", 0, size_opt) == 0;
-    }
-    ~TinyFs() {
-        if (mounted) umount2(mnt.c_str(), MNT_DETACH);
-    }
-};
-
-// Writes zeros to path until the file system refuses; returns the bytes written.
-int64_t fill_up(const std::string& path) {
-    int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
-    if (fd < 0) return -1;
-    std::vector<char> chunk(4096, 0);
-    int64_t total = 0;
-    for (;;) {
-        ssize_t n = write(fd, chunk.data(), chunk.size());
-        if (n <= 0) break;
-        total += n;
-    }
-    close(fd);
-    return total;
-}
 
 bool wait_until(const std::function<bool()>& pred, int ms) {
     for (int i = 0; i < ms / 10; ++i) {
@@ -59,9 +30,9 @@ bool wait_until(const std::function<bool()>& pred, int ms) {
 
 TEST(StoreFault, DiskFullFailsUnavailableThenRecoversWithoutGaps) {
     (void)kQuiet;
-    TinyFs fs("size=2m");
-    if (!fs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << platform::last_error();
-    const std::string db = fs.mnt + "/outpost.db";
+    TempDir dir;
+    FaultyDisk disk(dir.path);
+    const std::string db = dir.file("outpost.db");
     auto s = open_store(test_options(db));
     ASSERT_TRUE(s);
     const std::string body = "\"" + std::string(4000, 'b') + "\"";
@@ -79,7 +50,7 @@ TEST(StoreFault, DiskFullFailsUnavailableThenRecoversWithoutGaps) {
     };
     send_batch(5);
     ASSERT_EQ(last_ok, 5);
-    ASSERT_GT(fill_up(fs.mnt + "/filler"), 0);
+    disk.arm(DiskFault::full);
 
     // Write until the disk refuses; every failure is unavailable with the reason.
     bool saw_full = false;
@@ -107,7 +78,8 @@ TEST(StoreFault, DiskFullFailsUnavailableThenRecoversWithoutGaps) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
 
     // Free space: the probe flips it back by itself, and seq continues without a gap.
-    std::filesystem::remove(fs.mnt + "/filler");
+    EXPECT_GT(disk.failed_calls(), 0u);
+    disk.clear();
     ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
     EXPECT_TRUE(s->health().reason.empty());
     const int64_t before = last_ok;
@@ -119,6 +91,149 @@ TEST(StoreFault, DiskFullFailsUnavailableThenRecoversWithoutGaps) {
     EXPECT_EQ(sql_text(db, "SELECT count(*) = max(seq) FROM messages WHERE room='r'"), "1");
     EXPECT_EQ(sql_text(db, "SELECT max(seq) FROM messages"), std::to_string(last_ok));
 }
+
+// A storage fault at start-up does not stop the store: it serves unwritable (writes fail fast
+// with unavailable, reads fail), and once the fault clears its probe opens the file by itself.
+void start_faulty_then_recover(DiskFault fault, bool existing_db, const char* reason_part) {
+    TempDir dir;
+    const std::string db = dir.file("outpost.db");
+    if (existing_db) {
+        auto s = open_store(test_options(db));
+        ASSERT_TRUE(s);
+        s->submit_message(1, "r", "u", "before", "1", 1);
+        ASSERT_EQ(settle(*s).at(0).status, Status::ok);
+    }
+    FaultyDisk disk(dir.path);
+    disk.arm(fault);
+    auto s = open_store(test_options(db));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->opens(), 0u);
+    Health h = s->health();
+    EXPECT_FALSE(h.writable);
+    EXPECT_NE(h.reason.find(reason_part), std::string::npos) << h.reason;
+    s->submit_join(1, "r", "alice");
+    s->submit_message(2, "r", "u", "during", "2", 1);
+    auto done = settle(*s);
+    ASSERT_EQ(done.size(), 2u);
+    for (auto& c : done) {
+        EXPECT_EQ(c.status, Status::unavailable);
+        EXPECT_NE(c.error.find(reason_part), std::string::npos) << c.error;
+    }
+    EXPECT_FALSE(s->load_memberships().ok());
+    EXPECT_GT(disk.failed_calls(), 0u);
+
+    disk.clear();
+    ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
+    EXPECT_EQ(s->opens(), 1u);
+    s->submit_message(3, "r", "u", "after", "3", 1);
+    done = settle(*s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status, Status::ok) << done[0].error;
+    EXPECT_EQ(done[0].message.seq, existing_db ? 2 : 1);
+    s.reset();
+    EXPECT_EQ(sql_text(db, "SELECT group_concat(client_id) FROM messages ORDER BY seq"),
+              existing_db ? "before,after" : "after");
+}
+
+TEST(StoreFault, ReadOnlyDiskAtStartServesUnwritableThenOpens) {
+    start_faulty_then_recover(DiskFault::read_only, false, "cannot open the database");
+}
+
+TEST(StoreFault, ReadOnlyExistingDatabaseAtStartServesUnwritableThenOpens) {
+    start_faulty_then_recover(DiskFault::read_only, true, "cannot open the database");
+}
+
+TEST(StoreFault, FullDiskAtStartServesUnwritableThenOpens) {
+    start_faulty_then_recover(DiskFault::full, false, "full");
+}
+
+// EIO on write or on fsync in a running store: the batch fails unavailable with "I/O error",
+// the store turns unwritable, and the probe brings it back with no seq handed out twice.
+void io_error_then_recover(DiskFault fault) {
+    TempDir dir;
+    FaultyDisk disk(dir.path);
+    const std::string db = dir.file("outpost.db");
+    StoreOptions o = test_options(db);
+    o.synchronous_full = true; // WAL + synchronous=full syncs every commit
+    auto s = open_store(o);
+    ASSERT_TRUE(s);
+    for (uint64_t i = 1; i <= 3; ++i) s->submit_message(i, "r", "u", "k" + std::to_string(i), "1", 1);
+    ASSERT_EQ(settle(*s).size(), 3u);
+    ASSERT_EQ(s->latest_seq("r"), 3);
+
+    disk.arm(fault);
+    s->submit_message(4, "r", "u", "k4", "1", 1);
+    auto done = settle(*s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status, Status::unavailable);
+    EXPECT_EQ(done[0].error.rfind("I/O error (", 0), 0u) << done[0].error;
+    EXPECT_FALSE(s->health().writable);
+    EXPECT_EQ(s->health().reason.rfind("I/O error (", 0), 0u) << s->health().reason;
+    EXPECT_GE(s->health().failed_commits, 1u);
+
+    disk.clear();
+    ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
+    s->submit_message(5, "r", "u", "k5", "1", 1);
+    done = settle(*s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status, Status::ok) << done[0].error;
+    const int64_t seq = done[0].message.seq;
+    EXPECT_GT(seq, 3);
+    s.reset();
+    EXPECT_EQ(sql_text(db, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(sql_text(db, "SELECT count(DISTINCT seq) = count(*) FROM messages WHERE room='r'"), "1");
+    EXPECT_EQ(sql_text(db, "SELECT seq FROM messages WHERE client_id='k5'"), std::to_string(seq));
+}
+
+TEST(StoreFault, WriteIoErrorFailsTheBatchThenRecovers) { io_error_then_recover(DiskFault::eio_write); }
+
+TEST(StoreFault, FsyncIoErrorFailsTheBatchThenRecovers) { io_error_then_recover(DiskFault::eio_sync); }
+
+// The acked-seq mark cannot be written (EIO on its fsync, ENOSPC on its write): the batch is
+// committed but not acknowledged (unavailable), the store turns unwritable, and once the file
+// system answers again the probe brings it back, the resend finds the row, and the next batch
+// rewrites the marks file.
+void marks_fault_then_recover(int write_errno, int sync_errno) {
+    TempDir dir;
+    const std::string db = dir.file("outpost.db");
+    StoreOptions o = test_options(db);
+    o.synchronous_full = true; // the marks are synced before the ack
+    auto s = open_store(o);
+    ASSERT_TRUE(s);
+    s->submit_message(1, "r", "u", "k1", "1", 1);
+    ASSERT_EQ(settle(*s).at(0).status, Status::ok);
+    std::vector<Completion> done;
+    {
+        FailingFileCalls failing(write_errno, sync_errno);
+        s->submit_message(2, "r", "u", "k2", "2", 1);
+        done = settle(*s);
+        ASSERT_EQ(done.size(), 1u);
+        EXPECT_EQ(done[0].status, Status::unavailable);
+        EXPECT_EQ(done[0].error.rfind("cannot record acknowledged seqs: cannot append to " + db + "-marks", 0), 0u)
+            << done[0].error;
+        EXPECT_FALSE(s->health().writable);
+        EXPECT_EQ(s->health().reason, done[0].error);
+        EXPECT_GE(s->health().failed_commits, 1u);
+    }
+    ASSERT_TRUE(wait_until([&] { return s->health().writable; }, 5000)) << s->health().reason;
+    s->submit_message(3, "r", "u", "k2", "2", 1); // the resend
+    s->submit_message(4, "r", "u", "k3", "3", 1);
+    done = settle(*s);
+    ASSERT_EQ(done.size(), 2u);
+    EXPECT_EQ(done[0].status, Status::ok) << done[0].error;
+    EXPECT_TRUE(done[0].duplicate);
+    EXPECT_EQ(done[0].message.seq, 2);
+    EXPECT_EQ(done[1].status, Status::ok) << done[1].error;
+    EXPECT_EQ(done[1].message.seq, 3);
+    s.reset();
+    std::ifstream marks(db + "-marks");
+    std::string text((std::istreambuf_iterator<char>(marks)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "r 3\n");
+}
+
+TEST(StoreFault, MarksFsyncIoErrorFailsTheAckThenRecovers) { marks_fault_then_recover(0, EIO); }
+
+TEST(StoreFault, MarksWriteDiskFullFailsTheAckThenRecovers) { marks_fault_then_recover(ENOSPC, 0); }
 
 // What each SQLite failure class reads as in Health.reason and Completion.error.
 TEST(StoreFault, ResultCodesMapToReasons) {

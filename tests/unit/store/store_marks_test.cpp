@@ -67,14 +67,17 @@ TEST_F(StoreMarks, FileFormatIgnoresTornAndForeignRecords) {
         f << "room-1 7\nroom-1 9\nroom-2 3\nbad room 5\nroom-3 x\nroom-4 -2\nroom-5 12"; // last: torn
     }
     SeqMarks marks(path);
-    SeqMarks::Map m;
-    std::string error;
-    ASSERT_TRUE(marks.load(m, error)) << error;
+    auto loaded = marks.load();
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    SeqMarks::Map m = *loaded;
     EXPECT_EQ(m, (SeqMarks::Map{{"room-1", 9}, {"room-2", 3}}));
-    ASSERT_TRUE(marks.rewrite(m, error)) << error;
-    ASSERT_TRUE(marks.append("room-2 4\n", true, error)) << error;
-    SeqMarks::Map again;
-    ASSERT_TRUE(marks.load(again, error));
+    auto rewritten = marks.rewrite(m);
+    ASSERT_TRUE(rewritten.ok()) << rewritten.error().message;
+    auto appended = marks.append("room-2 4\n", true);
+    ASSERT_TRUE(appended.ok()) << appended.error().message;
+    auto reloaded = marks.load();
+    ASSERT_TRUE(reloaded.ok());
+    SeqMarks::Map again = *reloaded;
     EXPECT_EQ(again, (SeqMarks::Map{{"room-1", 9}, {"room-2", 4}}));
 }
 
