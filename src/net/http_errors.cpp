@@ -3,6 +3,9 @@
 #include "net/http_errors.h"
 
 #include <iterator>
+#include <string_view>
+
+#include "core/json_writer.h"
 
 namespace outpost::net {
 namespace {
@@ -33,8 +36,13 @@ const HttpErrorAnswer& http_error(HttpError e) { return kAnswers[size_t(e)]; }
 
 std::string http_error_body(HttpError e) {
     const HttpErrorAnswer& a = http_error(e);
-    std::string code = a.eio_code >= 0 ? std::to_string(a.eio_code) : std::string("\"") + a.code + "\"";
-    return "{\"code\":" + code + ",\"message\":\"" + a.message + "\"}";
+    std::string body;
+    core::JsonWriter w(body);
+    w.begin_object().key("code");
+    if (a.eio_code >= 0) w.number(a.eio_code);
+    else w.string(a.code);
+    w.member("message", std::string_view(a.message)).end_object();
+    return body;
 }
 
 } // namespace outpost::net

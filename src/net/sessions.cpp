@@ -4,6 +4,7 @@
 // message contents (handed to the SessionHandler).
 #include <algorithm>
 
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/random_id.h"
 #include "net/server_impl.h"
@@ -88,10 +89,13 @@ void ServerImpl::kill_session(Session& s, std::string_view reason, bool going_aw
 }
 
 FrameRef ServerImpl::open_packet(const Session& s, bool ws) {
-    std::string json = "{\"sid\":\"" + std::string(s.sid()) + "\",\"upgrades\":[" + (ws ? "" : "\"websocket\"") +
-                       "],\"pingInterval\":" + std::to_string(opt_.ping_interval_ms) +
-                       ",\"pingTimeout\":" + std::to_string(opt_.ping_timeout_ms) +
-                       ",\"maxPayload\":" + std::to_string(opt_.max_payload) + "}";
+    std::string json;
+    core::JsonWriter w(json);
+    w.begin_object().member("sid", s.sid()).key("upgrades").begin_array();
+    if (!ws) w.string("websocket");
+    w.end_array();
+    w.member("pingInterval", opt_.ping_interval_ms).member("pingTimeout", opt_.ping_timeout_ms);
+    w.member("maxPayload", opt_.max_payload).end_object();
     return FrameRef::text_packet('0', json);
 }
 
