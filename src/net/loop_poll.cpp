@@ -2,6 +2,9 @@
 // Owns: the sul and the context it serves. Never: anything beyond event_loop.h.
 #include "net/event_loop.h"
 
+#include <cstddef>
+#include <type_traits>
+
 namespace outpost::net {
 namespace {
 
@@ -17,13 +20,14 @@ public:
     const char* name() const override { return "poll"; }
 
 private:
-    // The sul with a way back to its loop (lws_container_of needs a standard-layout struct).
+    // The sul with a way back to its loop: lws hands the callback the sul alone.
     struct Wake {
-        lws_sorted_usec_list_t sul{};
+        lws_sorted_usec_list_t sul{}; // first: a pointer to it is a pointer to the Wake
         PollLoop* owner = nullptr;
     };
     static void fire(lws_sorted_usec_list_t* sul) {
-        PollLoop* self = lws_container_of(sul, Wake, sul)->owner;
+        static_assert(std::is_standard_layout_v<Wake> && offsetof(Wake, sul) == 0);
+        PollLoop* self = reinterpret_cast<Wake*>(sul)->owner;
         self->fn_(self->arg_);
     }
     Wake wake_;
