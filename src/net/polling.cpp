@@ -251,34 +251,33 @@ int ServerImpl::on_poll_writeable(struct lws* wsi, Conn* c) {
 }
 
 // The session's pending GET may be answered: with what is queued, the close, or the upgrade's noop.
-int ServerImpl::answer_poll(struct lws* wsi, Conn* c, Session& session) {
-    Session* s = &session;
+int ServerImpl::answer_poll(struct lws* wsi, Conn* c, Session& s) {
     platform::PeerState peer = platform::peer_state(lws_get_socket_fd(wsi));
     if (peer == platform::PeerState::closed || peer == platform::PeerState::reset) {
         // The client dropped this GET: what is queued stays for its next poll.
-        s->poll_wsi = nullptr;
-        s->poll_idle_since = platform::monotonic_ms();
+        s.poll_wsi = nullptr;
+        s.poll_idle_since = platform::monotonic_ms();
         c->sess_index = kNoSession;
         return -1;
     }
     bool binary = false, finished = false;
     std::string body;
-    if (!s->queue.empty()) {
-        body = build_poll_payload(*s, binary);
-        wrote(*s, true);
-    } else if (s->closing) {
-        body = s->eio == 3 ? "1:1" : "1";
+    if (!s.queue.empty()) {
+        body = build_poll_payload(s, binary);
+        wrote(s, true);
+    } else if (s.closing) {
+        body = s.eio == 3 ? "1:1" : "1";
         finished = true;
-    } else if (s->upgrading) {
-        body = s->eio == 3 ? "1:6" : "6";
+    } else if (s.upgrading) {
+        body = s.eio == 3 ? "1:6" : "6";
     } else {
         return 0;
     }
-    s->poll_wsi = nullptr;
-    s->poll_idle_since = platform::monotonic_ms();
+    s.poll_wsi = nullptr;
+    s.poll_idle_since = platform::monotonic_ms();
     c->kind = ConnKind::http;
     c->sess_index = kNoSession;
-    SessionId id = id_of(*s);
+    SessionId id = id_of(s);
     int rc = respond(wsi, 200, binary ? "application/octet-stream" : "text/plain; charset=UTF-8", body);
     if (finished)
         if (Session* live = find(id)) free_session(*live, "closed");

@@ -280,16 +280,15 @@ int ServerImpl::on_ws_writeable(struct lws* wsi, Conn* c) {
 }
 
 // The frame at the head of the queue, framed by lws.
-int ServerImpl::write_one(struct lws* wsi, Session& session) {
-    Session* s = &session;
-    FrameRef f = s->queue.front();
-    s->queue.pop();
-    s->queued_bytes -= f->len;
+int ServerImpl::write_one(struct lws* wsi, Session& s) {
+    FrameRef f = s.queue.front();
+    s.queue.pop();
+    s.queued_bytes -= f->len;
     stats_.queued_bytes -= f->len;
     ++stats_.frames_out;
     stats_.bytes_out += f->len;
     int n;
-    if (f->binary && s->eio == 3) {
+    if (f->binary && s.eio == 3) {
         // v3 WebSocket binary frames carry the packet type as their first byte.
         std::vector<unsigned char> buf(LWS_PRE + 1 + f->len);
         buf[LWS_PRE] = 4;
@@ -299,8 +298,8 @@ int ServerImpl::write_one(struct lws* wsi, Session& session) {
         n = lws_write(wsi, f->data(), f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     }
     if (n < 0) return -1;
-    wrote(*s, !lws_partial_buffered(wsi));
-    if (!s->queue.empty() || s->closing) lws_callback_on_writable(wsi);
+    wrote(s, !lws_partial_buffered(wsi));
+    if (!s.queue.empty() || s.closing) lws_callback_on_writable(wsi);
     return 0;
 }
 
