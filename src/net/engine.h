@@ -9,20 +9,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/slot_table.h"
 #include "core/timers.h"
 #include "pool/frame.h"
 #include "proto/engine.h"
 
 namespace outpost::net {
 
-// A handle to an Engine.IO session slot; `gen` changes each time the slot is reused.
-struct SessionId {
-    uint32_t index = UINT32_MAX;
-    uint32_t gen = 0;
-    bool operator==(const SessionId&) const = default;
-    uint64_t pack() const { return (uint64_t(gen) << 32) | index; }
-    static SessionId unpack(uint64_t v) { return {uint32_t(v), uint32_t(v >> 32)}; }
-};
+// A handle to an Engine.IO session slot ({index, gen}; `gen` changes each time the slot is
+// reused): the layers above keep their per-session state in mirror tables of the same handles.
+using SessionId = core::SlotId;
 
 enum class Endpoint : uint8_t { socketio = 0, engineio = 1 }; // /socket.io/ and /engine.io/
 

@@ -35,31 +35,25 @@ bool reserved_event(std::string_view name) {
 
 SocketLayer::SocketLayer(net::Transport& transport, App& app, size_t max_sessions, int64_t connect_timeout_ms,
                          size_t max_binary_bytes)
-    : transport_(transport), app_(app), states_(max_sessions), connect_timeout_ms_(connect_timeout_ms),
+    : transport_(transport), app_(app), states_(max_sessions, core::SlotMode::mirror), connect_timeout_ms_(connect_timeout_ms),
       max_binary_bytes_(max_binary_bytes) {}
 
 SocketLayer::~SocketLayer() = default;
 
-SocketLayer::State* SocketLayer::state(net::SessionId id) {
-    if (id.index >= states_.size()) return nullptr;
-    State& st = states_[id.index];
-    return st.open && st.gen == id.gen ? &st : nullptr;
-}
+SocketLayer::State* SocketLayer::state(net::SessionId id) { return states_.find(id); }
 
 bool SocketLayer::connected(SocketId s) const {
-    if (s.session.index >= states_.size()) return false;
-    const State& st = states_[s.session.index];
-    return st.open && st.gen == s.session.gen && (st.connected & (1u << s.nsp));
+    const State* st = states_.find(s.session);
+    return st && (st->connected & (1u << s.nsp));
 }
 
 // ---------------------------------------------------------------- engine events
 
 void SocketLayer::on_open(net::SessionId id, const net::OpenInfo& info) {
-    if (id.index >= states_.size()) return;
-    State& st = states_[id.index];
+    State* slot = states_.claim(id);
+    if (!slot) return;
+    State& st = *slot;
     st = State();
-    st.gen = id.gen;
-    st.open = true;
     st.eio = uint8_t(info.eio);
     st.authorization.assign(info.authorization);
     st.query_token.assign(info.token);
@@ -105,7 +99,7 @@ void SocketLayer::on_close(net::SessionId id, std::string_view reason) {
     if (!st) return;
     uint32_t was = st->connected;
     st->connected = 0;
-    st->open = false;
+    states_.release(id);
     for (uint8_t n = 0; n < 32; ++n)
         if (was & (1u << n)) app_.on_disconnect(SocketId{id, n}, reason);
     for (const PendingAck& a : st->acks) a.fn(a.ctx, SocketId{id, a.nsp}, a.token, nullptr);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/slot_table.h"
 #include "net/engine.h"
 #include "pool/frame.h"
 #include "proto/sio.h"
@@ -152,9 +153,7 @@ private:
         std::string data;
         std::vector<std::string> parts;
     };
-    struct State {
-        uint32_t gen = 0;
-        bool open = false;
+    struct State { // a slot of states_, live from on_open to on_close (the table keeps its generation)
         bool failed = false; // a protocol error: the session is closing, nothing more is read
         uint8_t eio = 4;
         uint32_t connected = 0; // bit per namespace index
@@ -185,7 +184,7 @@ private:
 
     net::Transport& transport_;
     App& app_;
-    std::vector<State> states_;
+    core::SlotTable<State> states_; // mirrors the transport's session slots
     int64_t connect_timeout_ms_;
     size_t max_binary_bytes_;
     LayerStats stats_;
