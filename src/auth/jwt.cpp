@@ -260,7 +260,7 @@ struct CodeInfo {
     std::string_view name;
     std::string_view message;
 };
-constexpr std::array<CodeInfo, 9> kCodes{{
+constexpr std::array<CodeInfo, kAuthCodeCount> kCodes{{
     {"token_missing", "token missing"},
     {"token_malformed", "token malformed"},
     {"token_signature", "token signature invalid"},
@@ -271,6 +271,7 @@ constexpr std::array<CodeInfo, 9> kCodes{{
     {"token_audience", "token audience not accepted"},
     {"token_claims", "token claims invalid"},
 }};
+static_assert(!kCodes.back().name.empty(), "every AuthCode has a name and a message");
 
 } // namespace
 

@@ -29,6 +29,8 @@ enum class AuthCode : uint8_t {
     token_audience,
     token_claims,
 };
+// How many AuthCodes there are: the size of every table indexed by one.
+inline constexpr size_t kAuthCodeCount = static_cast<size_t>(AuthCode::token_claims) + 1;
 
 std::string_view auth_code_name(AuthCode code);    // "token_expired"
 std::string_view auth_code_message(AuthCode code); // "token expired" (the CONNECT_ERROR message)
