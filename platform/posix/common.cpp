@@ -3,6 +3,7 @@
 // the last error. Never: uses a glibc-only call without a fallback (it must build on musl
 // and the BSDs); service notification and the log sink live in each backend's service.cpp.
 #include "platform/platform.h"
+#include "platform/posix/fd_io.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -24,7 +25,21 @@
 #endif
 
 namespace outpost::platform {
+
+bool posix::write_fully(int fd, const char* p, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
 namespace {
+
+using posix::write_fully;
 
 thread_local int g_last_errno = 0;
 
@@ -68,17 +83,6 @@ bool read_fully(int fd, void* out, size_t len) {
         ssize_t n = read(fd, p, len);
         if (n < 0 && errno == EINTR) continue;
         if (n == 0) errno = EIO; // the source ran dry
-        if (n <= 0) return false;
-        p += n;
-        len -= static_cast<size_t>(n);
-    }
-    return true;
-}
-
-bool write_fully(int fd, const char* p, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         p += n;
         len -= static_cast<size_t>(n);

@@ -23,13 +23,6 @@ namespace {
 
 net::HttpResponse json(int status, std::string body) { return net::HttpResponse{status, "application/json", std::move(body)}; }
 
-// {"code":..,"message":..}: both escaped (a message may name a member the client chose).
-net::HttpResponse error(int status, std::string_view code, std::string_view message) {
-    std::string body;
-    core::JsonWriter(body).begin_object().member("code", code).member("message", message).end_object();
-    return json(status, std::move(body));
-}
-
 // The /healthz answer: {"status":..,"reason":..} (no reason when empty).
 net::HttpResponse health(int status, std::string_view state, std::string_view reason) {
     std::string body;
@@ -57,6 +50,12 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 }
 
 } // namespace
+
+net::HttpResponse error_answer(int status, std::string_view code, std::string_view message) {
+    std::string body;
+    core::JsonWriter(body).begin_object().member("code", code).member("message", message).end_object();
+    return json(status, std::move(body));
+}
 
 HttpApi::HttpApi(const settings::Settings& settings, Sources sources, int64_t started_mono_ms)
     : settings_(settings), src_(std::move(sources)), started_ms_(started_mono_ms), last_sample_ms_(started_mono_ms) {}
@@ -229,54 +228,54 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     if (req.method == "GET" && req.path == "/metrics") {
         int status = 0;
         if (settings_.metrics_auth && !is_admin(req.authorization, status))
-            return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+            return error_answer(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
         return net::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text()};
     }
     if (req.method == "GET" && req.path == "/api/stats") {
         int status = 0;
         if (!is_admin(req.authorization, status))
-            return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+            return error_answer(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
         return json(200, stats_json());
     }
     if (req.method == "POST" && req.path.rfind("/api/", 0) == 0) return admin_post(req);
-    return error(404, "not_found", "no such endpoint");
+    return error_answer(404, "not_found", "no such endpoint");
 }
 
 net::HttpResponse HttpApi::check_head(const net::HttpRequest& req) {
     int status = 0;
     if (req.method == "POST" && req.path.rfind("/api/", 0) == 0 && !is_admin(req.authorization, status))
-        return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+        return error_answer(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
     return net::HttpResponse{0, {}, {}};
 }
 
 // POST /api/rooms/<room>/messages: `{body, clientId?}` stored as user "system" through the same
 // path as message:send; answered once committed.
 net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, std::string_view raw, uint64_t reply_token) {
-    if (!hub::is_room_name(room)) return error(400, "invalid_payload", "room: expected 1-100 chars of [A-Za-z0-9_.:@-]");
+    if (!hub::is_room_name(room)) return error_answer(400, "invalid_payload", "room: expected 1-100 chars of [A-Za-z0-9_.:@-]");
     const cJSON* body = b ? cJSON_GetObjectItemCaseSensitive(b, "body") : nullptr;
-    if (!body) return error(400, "invalid_payload", "body: required");
+    if (!body) return error_answer(400, "invalid_payload", "body: required");
     for (const cJSON* m = b->child; m; m = m->next)
         if (std::string_view(m->string) != "body" && std::string_view(m->string) != "clientId")
-            return error(400, "invalid_payload", std::string(m->string) + ": unknown field");
+            return error_answer(400, "invalid_payload", std::string(m->string) + ": unknown field");
     // The body as the client wrote it, compacted (PROTOCOL.md §6), and no NUL in clientId (cJSON
     // would end it there).
     std::vector<proto::json::Member> members;
-    if (!proto::json::members(raw, members)) return error(400, "invalid_payload", "body: the request could not be read");
+    if (!proto::json::members(raw, members)) return error_answer(400, "invalid_payload", "body: the request could not be read");
     std::string text, why;
     bool body_seen = false;
     for (const proto::json::Member& m : members) {
         if (m.key_nul || (m.key == "clientId" && m.value.nul))
-            return error(400, "invalid_payload", "clientId: holds a NUL character (\\u0000)");
+            return error_answer(400, "invalid_payload", "clientId: holds a NUL character (\\u0000)");
         if (m.key != "body" || body_seen) continue;
         body_seen = true;
-        if (!proto::json::compact(m.value.text, text, why)) return error(400, "invalid_payload", "body: not valid JSON (RFC 8259)");
+        if (!proto::json::compact(m.value.text, text, why)) return error_answer(400, "invalid_payload", "body: not valid JSON (RFC 8259)");
     }
-    if (int64_t(text.size()) > settings_.limits.max_body) return error(413, "payload_too_large", "body: over limits.max_body");
+    if (int64_t(text.size()) > settings_.limits.max_body) return error_answer(413, "payload_too_large", "body: over limits.max_body");
     const cJSON* cid = cJSON_GetObjectItemCaseSensitive(b, "clientId");
     std::string client_id;
     if (cid) {
         if (!cJSON_IsString(cid) || !hub::is_client_id(cid->valuestring))
-            return error(400, "invalid_payload", "clientId: expected 1-64 printable ASCII chars");
+            return error_answer(400, "invalid_payload", "clientId: expected 1-64 printable ASCII chars");
         client_id = cid->valuestring;
     } else {
         client_id = "http-" + std::to_string(platform::wall_ms()) + "-" + std::to_string(++published_);
@@ -291,10 +290,10 @@ net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, std::s
 net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
     int status = 0;
     if (!is_admin(req.authorization, status))
-        return error(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
-    if (!src_.hub) return error(404, "not_found", "no application in conformance mode");
+        return error_answer(status, status == 403 ? "forbidden" : "unauthorized", "admin token required");
+    if (!src_.hub) return error_answer(404, "not_found", "no application in conformance mode");
     core::CJsonPtr body(cJSON_ParseWithLength(req.body.data(), req.body.size()));
-    if (!req.body.empty() && !cJSON_IsObject(body.get())) return error(400, "invalid_payload", "body: expected a JSON object");
+    if (!req.body.empty() && !cJSON_IsObject(body.get())) return error_answer(400, "invalid_payload", "body: expected a JSON object");
     const cJSON* b = body.get();
     auto text = [&](const char* key) -> const char* {
         const cJSON* v = b ? cJSON_GetObjectItemCaseSensitive(b, key) : nullptr;
@@ -302,7 +301,7 @@ net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
     };
     if (req.path == "/api/broadcast") {
         const char* message = text("message");
-        if (!message || !*message) return error(400, "invalid_payload", "message: required, expected a non-empty string");
+        if (!message || !*message) return error_answer(400, "invalid_payload", "message: required, expected a non-empty string");
         src_.hub->broadcast_maintenance(message);
         std::string answer;
         core::JsonWriter(answer).begin_object().member("ok", true).end_object();
@@ -317,14 +316,14 @@ net::HttpResponse HttpApi::admin_post(const net::HttpRequest& req) {
     if (req.path.rfind(kUsers, 0) == 0 && req.path.size() > kUsers.size() + kDisconnect.size() &&
         req.path.substr(req.path.size() - kDisconnect.size()) == kDisconnect) {
         std::string_view user = req.path.substr(kUsers.size(), req.path.size() - kUsers.size() - kDisconnect.size());
-        if (!auth::is_valid_user_id(user)) return error(400, "invalid_payload", "userId: expected 1-64 chars of [A-Za-z0-9_.@-]");
+        if (!auth::is_valid_user_id(user)) return error_answer(400, "invalid_payload", "userId: expected 1-64 chars of [A-Za-z0-9_.@-]");
         const char* reason = text("reason");
         size_t n = src_.hub->disconnect_user(user, reason ? reason : "");
         std::string answer;
         core::JsonWriter(answer).begin_object().member("ok", true).member("sockets", uint64_t(n)).end_object();
         return json(200, std::move(answer));
     }
-    return error(404, "not_found", "no such endpoint");
+    return error_answer(404, "not_found", "no such endpoint");
 }
 
 } // namespace outpost::admin

@@ -100,6 +100,7 @@ private:
 VerifyResult verify(std::string_view token, const KeySet& keys, int64_t now_s, const Policy& policy);
 
 // User ids (and deviceIds) are 1-64 chars of [A-Za-z0-9_.@-] (PROTOCOL.md §2).
+inline constexpr size_t kMaxUserIdBytes = 64;
 bool is_valid_user_id(std::string_view id);
 // A display name: at most kMaxNameBytes of strict UTF-8 without control characters.
 bool is_valid_display_name(std::string_view name);
