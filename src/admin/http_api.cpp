@@ -68,10 +68,7 @@ bool HttpApi::is_admin(std::string_view authorization, int& status) const {
     }
     if (!settings_.admin_token.empty() && core::constant_time_equal(token, settings_.admin_token)) return true;
     if (keys_) {
-        int64_t now_s = platform::wall_ms() / 1000;
-        auth::Policy policy = auth::policy_from_settings(settings_.auth);
-        policy.clock_unsynced = auth::clock_looks_unsynced(now_s);
-        auth::VerifyResult r = auth::verify(token, *keys_, now_s, policy);
+        auth::VerifyResult r = auth::verify_with_settings(token, *keys_, settings_.auth, platform::wall_ms() / 1000);
         if (r.ok() && r->admin) return true;
         if (r.ok()) {
             status = 403;

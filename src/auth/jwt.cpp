@@ -283,6 +283,12 @@ Policy policy_from_settings(const settings::Auth& auth) {
 
 bool clock_looks_unsynced(int64_t now_s) { return now_s < core::kBuildEpochS; }
 
+VerifyResult verify_with_settings(std::string_view token, const KeySet& keys, const settings::Auth& auth, int64_t now_s) {
+    Policy policy = policy_from_settings(auth);
+    policy.clock_unsynced = clock_looks_unsynced(now_s);
+    return verify(token, keys, now_s, policy);
+}
+
 bool is_valid_user_id(std::string_view id) {
     return !id.empty() && id.size() <= kMaxUserIdBytes && std::all_of(id.begin(), id.end(), is_user_id_char);
 }

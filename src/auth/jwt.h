@@ -98,6 +98,9 @@ private:
 // claims (times, iss, aud, identity, rooms, name). Times: refused when now >= exp + leeway
 // (token_expired), when now + leeway < nbf or now + leeway < iat (token_not_yet_valid).
 VerifyResult verify(std::string_view token, const KeySet& keys, int64_t now_s, const Policy& policy);
+// The server's verification policy, one place for every caller (hub CONNECT, admin HTTP):
+// verify() under policy_from_settings(auth), with clock_unsynced from clock_looks_unsynced(now_s).
+VerifyResult verify_with_settings(std::string_view token, const KeySet& keys, const settings::Auth& auth, int64_t now_s);
 
 // User ids (and deviceIds) are 1-64 chars of [A-Za-z0-9_.@-] (PROTOCOL.md §2).
 inline constexpr size_t kMaxUserIdBytes = 64;
