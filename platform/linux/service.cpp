@@ -3,6 +3,7 @@
 // $WATCHDOG_USEC/$WATCHDOG_PID, and the stderr log sink with "<N>" priority prefixes when
 // stderr is the journal ($JOURNAL_STREAM). Never: links libsystemd, or blocks on the manager.
 #include "platform/platform.h"
+#include "platform/posix/fd_io.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,15 +41,7 @@ bool notify_address(const std::string& where, sockaddr_un& addr, socklen_t& len)
 }
 
 void write_stderr(std::string_view text) {
-    const char* p = text.data();
-    size_t left = text.size();
-    while (left > 0) {
-        ssize_t n = write(STDERR_FILENO, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return; // nowhere else to report it
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
+    (void)posix::write_fully(STDERR_FILENO, text.data(), text.size()); // on failure: nowhere else to report it
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 // the last error. Never: uses a glibc-only call without a fallback (it must build on musl
 // and the BSDs); service notification and the log sink live in each backend's service.cpp.
 #include "platform/platform.h"
+#include "platform/posix/fd_io.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #endif
 
 namespace outpost::platform {
+
 namespace {
 
 thread_local int g_last_errno = 0;
@@ -89,10 +91,11 @@ FileSyscalls g_file_syscalls{{real_write}, {real_sync}};
 
 int file_sync(int fd) { return g_file_syscalls.sync.load()(fd); }
 
-// Through the syscall table: the files written here are the ones tests inject faults into.
-bool write_fully(int fd, const char* p, size_t len) {
+// The one EINTR-retrying write loop: through `write_fn` (::write for the log sinks, the syscall
+// table's entry for the files tests inject faults into).
+bool write_with(FileSyscalls::WriteFn write_fn, int fd, const char* p, size_t len) {
     while (len > 0) {
-        long n = g_file_syscalls.write.load()(fd, p, len);
+        long n = write_fn(fd, p, len);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         p += n;
@@ -100,6 +103,8 @@ bool write_fully(int fd, const char* p, size_t len) {
     }
     return true;
 }
+
+bool write_fully(int fd, const char* p, size_t len) { return write_with(g_file_syscalls.write.load(), fd, p, len); }
 
 bool urandom_bytes(void* out, size_t len) {
     Fd fd(open("/dev/urandom", O_RDONLY | O_CLOEXEC));
@@ -172,6 +177,8 @@ bool write_temp(const std::string& tmp, std::string_view data, unsigned mode) {
 }
 
 } // namespace
+
+bool posix::write_fully(int fd, const char* p, size_t len) { return write_with(real_write, fd, p, len); }
 
 // ---- Clocks
 

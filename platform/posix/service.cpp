@@ -3,6 +3,7 @@
 // line). Never: speaks systemd's protocols; platform/linux/service.cpp does, and the two are
 // never linked together.
 #include "platform/platform.h"
+#include "platform/posix/fd_io.h"
 
 #include <unistd.h>
 
@@ -23,15 +24,7 @@ void log_write(int, std::string_view line) {
     out.reserve(line.size() + 1);
     out.append(line);
     out += '\n';
-    const char* p = out.data();
-    size_t left = out.size();
-    while (left > 0) {
-        ssize_t n = write(STDERR_FILENO, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break; // nowhere else to report it
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
+    (void)posix::write_fully(STDERR_FILENO, out.data(), out.size()); // on failure: nowhere else to report it
     errno = saved;
 }
 

@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "admin/http_api.h"
 #include "core/gunzip.h"
 
 namespace outpost::admin {
@@ -97,7 +98,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 
 net::HttpResponse serve_client_file(std::string_view name, std::string_view if_none_match, std::string_view accept_encoding) {
     const ClientAsset* a = find_client_asset(name);
-    if (!a) return net::HttpResponse{404, "application/json", "{\"code\":\"not_found\",\"message\":\"no such file\"}"};
+    if (!a) return error_answer(404, "not_found", "no such file");
     bool map = name.size() > 4 && name.substr(name.size() - 4) == ".map";
     net::HttpResponse r{200, map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8", {}};
     // max-age=0: the page revalidates each load and gets a 304 while the bundle is unchanged.
@@ -112,7 +113,7 @@ net::HttpResponse serve_client_file(std::string_view name, std::string_view if_n
         return r;
     }
     Result<std::string> plain = core::gunzip(a->gzip, a->size);
-    if (!plain.ok()) return net::HttpResponse{500, "application/json", "{\"code\":\"internal\",\"message\":\"embedded bundle is corrupt\"}"};
+    if (!plain.ok()) return error_answer(500, "internal", "embedded bundle is corrupt");
     r.body = std::move(plain).value();
     return r;
 }

@@ -30,6 +30,10 @@ struct Sources {
     store::Store* store = nullptr; // null in conformance mode
 };
 
+// The error answer of every admin endpoint: {"code":..,"message":..}, both escaped (a message
+// may name a member the client chose).
+net::HttpResponse error_answer(int status, std::string_view code, std::string_view message);
+
 class HttpApi final : public net::HttpHandler {
 public:
     HttpApi(const settings::Settings& settings, Sources sources, int64_t started_mono_ms);

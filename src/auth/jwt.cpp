@@ -13,21 +13,19 @@
 #include "auth/rooms.h"
 #include "auth/signature.h"
 #include "core/base64.h"
+#include "core/cjson_ptr.h"
+#include "core/utf8.h"
 #include "core/build_info.h"
 
 namespace outpost::auth {
 namespace {
 
-struct JsonDeleter {
-    void operator()(cJSON* j) const { cJSON_Delete(j); }
-};
-using Json = std::unique_ptr<cJSON, JsonDeleter>;
+using Json = core::CJsonPtr;
 using Check = std::optional<AuthError>; // nullopt: passed
 
 constexpr double kMaxNumericDate = 9007199254740992.0; // 2^53: exact in a double, no overflow
 constexpr int64_t kMaxLeewayS = 24 * 3600;
 constexpr size_t kMaxRoomPatterns = 1000;
-constexpr size_t kMaxUserIdBytes = 64;
 
 AuthError fail(AuthCode code, std::string detail) { return AuthError{code, std::move(detail)}; }
 
@@ -201,26 +199,14 @@ Check read_rooms(const cJSON* payload, Identity& id) {
     return std::nullopt;
 }
 
-// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF) and no control chars.
+// Strict UTF-8 (core::utf8_sequence) and no control characters (C0, DEL, C1).
 bool valid_display_text(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
-        auto c = static_cast<uint8_t>(s[i]);
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) return false;
-            ++i;
-            continue;
-        }
-        size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-        if (n == 0 || c > 0xf4 || i + n > s.size()) return false;
-        uint32_t cp = c & (0xff >> (n + 1));
-        for (size_t k = 1; k < n; ++k) {
-            auto cc = static_cast<uint8_t>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        static constexpr std::array<uint32_t, 5> kMin{0, 0, 0x80, 0x800, 0x10000};
-        if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        if (cp >= 0x80 && cp < 0xa0) return false; // C1 controls
+        const size_t n = core::utf8_sequence(s, i);
+        if (n == 0) return false;
+        const auto c = static_cast<uint8_t>(s[i]);
+        if (n == 1 && (c < 0x20 || c == 0x7f)) return false;
+        if (n == 2 && c == 0xc2 && static_cast<uint8_t>(s[i + 1]) < 0xa0) return false; // U+0080..U+009F
         i += n;
     }
     return true;
@@ -260,7 +246,7 @@ struct CodeInfo {
     std::string_view name;
     std::string_view message;
 };
-constexpr std::array<CodeInfo, 9> kCodes{{
+constexpr std::array<CodeInfo, kAuthCodeCount> kCodes{{
     {"token_missing", "token missing"},
     {"token_malformed", "token malformed"},
     {"token_signature", "token signature invalid"},
@@ -271,6 +257,7 @@ constexpr std::array<CodeInfo, 9> kCodes{{
     {"token_audience", "token audience not accepted"},
     {"token_claims", "token claims invalid"},
 }};
+static_assert(!kCodes.back().name.empty(), "every AuthCode has a name and a message");
 
 } // namespace
 
@@ -295,6 +282,12 @@ Policy policy_from_settings(const settings::Auth& auth) {
 }
 
 bool clock_looks_unsynced(int64_t now_s) { return now_s < core::kBuildEpochS; }
+
+VerifyResult verify_with_settings(std::string_view token, const KeySet& keys, const settings::Auth& auth, int64_t now_s) {
+    Policy policy = policy_from_settings(auth);
+    policy.clock_unsynced = clock_looks_unsynced(now_s);
+    return verify(token, keys, now_s, policy);
+}
 
 bool is_valid_user_id(std::string_view id) {
     return !id.empty() && id.size() <= kMaxUserIdBytes && std::all_of(id.begin(), id.end(), is_user_id_char);

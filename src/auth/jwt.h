@@ -29,6 +29,8 @@ enum class AuthCode : uint8_t {
     token_audience,
     token_claims,
 };
+// How many AuthCodes there are: the size of every table indexed by one.
+inline constexpr size_t kAuthCodeCount = static_cast<size_t>(AuthCode::token_claims) + 1;
 
 std::string_view auth_code_name(AuthCode code);    // "token_expired"
 std::string_view auth_code_message(AuthCode code); // "token expired" (the CONNECT_ERROR message)
@@ -96,8 +98,12 @@ private:
 // claims (times, iss, aud, identity, rooms, name). Times: refused when now >= exp + leeway
 // (token_expired), when now + leeway < nbf or now + leeway < iat (token_not_yet_valid).
 VerifyResult verify(std::string_view token, const KeySet& keys, int64_t now_s, const Policy& policy);
+// The server's verification policy, one place for every caller (hub CONNECT, admin HTTP):
+// verify() under policy_from_settings(auth), with clock_unsynced from clock_looks_unsynced(now_s).
+VerifyResult verify_with_settings(std::string_view token, const KeySet& keys, const settings::Auth& auth, int64_t now_s);
 
 // User ids (and deviceIds) are 1-64 chars of [A-Za-z0-9_.@-] (PROTOCOL.md §2).
+inline constexpr size_t kMaxUserIdBytes = 64;
 bool is_valid_user_id(std::string_view id);
 // A display name: at most kMaxNameBytes of strict UTF-8 without control characters.
 bool is_valid_display_name(std::string_view name);

@@ -1,24 +1,16 @@
 // mint.cpp - HS256 token minting and the `outpost token` argument parsers (see mint.h).
 #include "auth/mint.h"
 
-#include <memory>
-
-#include <cjson/cJSON.h>
-
 #include "auth/jwt.h"
 #include "auth/rooms.h"
 #include "auth/signature.h"
 #include "core/base64.h"
+#include "core/json_writer.h"
 
 namespace outpost::auth {
 namespace {
 
 constexpr std::string_view kHeader = R"({"alg":"HS256","typ":"JWT"})";
-
-struct JsonDeleter {
-    void operator()(cJSON* j) const { cJSON_Delete(j); }
-};
-using Json = std::unique_ptr<cJSON, JsonDeleter>;
 
 template <class T>
 Result<T> bad(std::string message) {
@@ -37,26 +29,24 @@ std::string request_problem(const MintRequest& req, int64_t now_s) {
     return {};
 }
 
-void add_optional_string(cJSON* obj, const char* key, const std::string& value) {
-    if (!value.empty()) cJSON_AddStringToObject(obj, key, value.c_str());
+void add_optional_string(core::JsonWriter& w, std::string_view key, const std::string& value) {
+    if (!value.empty()) w.member(key, value);
 }
 
 std::string payload_json(const MintRequest& req, int64_t now_s) {
-    Json p(cJSON_CreateObject());
-    cJSON_AddStringToObject(p.get(), "sub", req.sub.c_str());
-    cJSON_AddNumberToObject(p.get(), "iat", static_cast<double>(now_s));
-    cJSON_AddNumberToObject(p.get(), "exp", static_cast<double>(now_s + req.ttl_s));
-    if (req.admin) cJSON_AddStringToObject(p.get(), "role", "admin");
+    std::string out;
+    core::JsonWriter w(out);
+    w.begin_object().member("sub", req.sub).member("iat", now_s).member("exp", now_s + req.ttl_s);
+    if (req.admin) w.member("role", "admin");
     if (req.has_rooms) {
-        cJSON* rooms = cJSON_AddArrayToObject(p.get(), "rooms");
-        for (const auto& r : req.rooms) cJSON_AddItemToArray(rooms, cJSON_CreateString(r.c_str()));
+        w.key("rooms").begin_array();
+        for (const auto& r : req.rooms) w.string(r);
+        w.end_array();
     }
-    add_optional_string(p.get(), "name", req.name);
-    add_optional_string(p.get(), "iss", req.issuer);
-    add_optional_string(p.get(), "aud", req.audience);
-    char* text = cJSON_PrintUnformatted(p.get());
-    std::string out = text ? text : "";
-    cJSON_free(text);
+    add_optional_string(w, "name", req.name);
+    add_optional_string(w, "iss", req.issuer);
+    add_optional_string(w, "aud", req.audience);
+    w.end_object();
     return out;
 }
 

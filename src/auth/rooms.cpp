@@ -17,8 +17,8 @@ bool any_matches(const std::vector<std::string>& patterns, std::string_view room
 
 } // namespace
 
-bool is_valid_room_name(std::string_view room) {
-    return !room.empty() && room.size() <= kMaxRoomNameBytes && std::all_of(room.begin(), room.end(), is_room_char);
+bool is_valid_room_name(std::string_view room, size_t max_bytes) {
+    return !room.empty() && room.size() <= max_bytes && std::all_of(room.begin(), room.end(), is_room_char);
 }
 
 bool is_valid_room_pattern(std::string_view pattern) {

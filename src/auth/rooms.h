@@ -16,8 +16,9 @@ inline constexpr size_t kMaxRoomNameBytes = 100;
 // Rooms under these prefixes are managed by the server; no pattern ever grants them.
 inline constexpr std::array<std::string_view, 3> kReservedRoomPrefixes{"user:", "dm:", "system:"};
 
-// 1-100 chars of [A-Za-z0-9_.:@-] (PROTOCOL.md §4).
-bool is_valid_room_name(std::string_view room);
+// 1-100 chars of [A-Za-z0-9_.:@-] (PROTOCOL.md §4); `max_bytes` for the server's own longer
+// names (hub: "dm:<user>:<user>").
+bool is_valid_room_name(std::string_view room, size_t max_bytes = kMaxRoomNameBytes);
 // "*" alone, an exact room name, or a non-empty name prefix followed by one '*'.
 bool is_valid_room_pattern(std::string_view pattern);
 bool is_reserved_room(std::string_view room);

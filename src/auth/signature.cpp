@@ -11,6 +11,7 @@ extern "C" { // mbedTLS 2.28 ships this header without C++ guards
 #include <mbedtls/platform_util.h>
 
 #include "auth/keys.h"
+#include "core/credentials.h"
 
 namespace outpost::auth {
 namespace {
@@ -31,18 +32,10 @@ bool hmac(std::string_view key, std::string_view input, Digest& out) {
     return md && mbedtls_md_hmac(md, bytes(key), key.size(), bytes(input), input.size(), out.data()) == 0;
 }
 
-// Compares without an early exit, so timing does not reveal how many leading bytes matched.
-// (mbedtls/constant_time.h in 2.28 lacks extern "C", so it is not used from C++.)
-bool equal_constant_time(const unsigned char* a, const unsigned char* b, size_t n) {
-    volatile unsigned char diff = 0;
-    for (size_t i = 0; i < n; ++i) diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
-    return diff == 0;
-}
-
 bool hs256_valid(std::string_view key, std::string_view input, std::string_view sig) {
     Digest mac{};
     bool ok = hmac(key, input, mac) && sig.size() == mac.size() &&
-              equal_constant_time(mac.data(), bytes(sig), mac.size());
+              core::constant_time_equal(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()), sig);
     mbedtls_platform_zeroize(mac.data(), mac.size());
     return ok;
 }

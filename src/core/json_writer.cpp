@@ -24,6 +24,14 @@ const char* short_escape(unsigned char c) {
     }
 }
 
+// Decimal digits of v, with no allocation beyond `out`.
+template <class T>
+void append_integer(std::string& out, T v) {
+    char buf[24]; // 20 digits and a sign at most
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
 } // namespace
 
 void json_append_string(std::string& out, std::string_view s) {
@@ -72,18 +80,14 @@ JsonWriter& JsonWriter::string(std::string_view s) {
 
 JsonWriter& JsonWriter::signed_number(int64_t v) {
     separate();
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    append_integer(out_, v);
     need_comma_ = true;
     return *this;
 }
 
 JsonWriter& JsonWriter::unsigned_number(uint64_t v) {
     separate();
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    append_integer(out_, v);
     need_comma_ = true;
     return *this;
 }

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_writer.h"
+
 namespace outpost::hub {
 namespace {
 
@@ -50,8 +52,9 @@ std::string_view ConformanceApp::namespace_name(uint8_t index) const { return in
 
 void ConformanceApp::on_connect(sio::SocketId s, const sio::ConnectRequest& req) {
     layer_->accept(s);
-    std::string payload = req.auth_raw.empty() ? std::string("{}") : std::string(req.auth_raw);
-    layer_->emit(s, "[\"auth\"," + payload + "]");
+    std::string args;
+    core::JsonWriter(args).begin_array().string("auth").raw(req.auth_raw.empty() ? std::string_view("{}") : req.auth_raw).end_array();
+    layer_->emit(s, args);
 }
 
 void ConformanceApp::on_event(sio::SocketId s, const sio::Event& e) {

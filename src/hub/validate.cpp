@@ -3,21 +3,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "auth/jwt.h"
+#include "auth/rooms.h"
+
 #include <cmath>
 #include <cstring>
 
 namespace outpost::hub {
 namespace {
 
-bool charset(std::string_view s, size_t min, size_t max, std::string_view extra) {
-    if (s.size() < min || s.size() > max) return false;
-    for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  extra.find(c) != std::string_view::npos;
-        if (!ok) return false;
-    }
-    return true;
-}
+// "dm:<user id>:<user id>", written by the hub itself.
+constexpr size_t kMaxDmRoomNameBytes = 3 + 2 * auth::kMaxUserIdBytes + 1;
 
 const char* type_name(FieldType t) {
     switch (t) {
@@ -96,20 +92,18 @@ bool check_field(const Field& f, const cJSON* v, std::string& msg) {
 
 } // namespace
 
+// The charsets are auth's (auth/rooms.h, auth/jwt.h): a name the hub accepts is one a token can grant.
 bool is_room_name(std::string_view s) {
-    if (s.rfind("dm:", 0) == 0) return charset(s, 1, 132, "_.:@-");
-    return charset(s, 1, 100, "_.:@-");
+    return auth::is_valid_room_name(s, s.starts_with("dm:") ? kMaxDmRoomNameBytes : auth::kMaxRoomNameBytes);
 }
-bool is_user_id(std::string_view s) { return charset(s, 1, 64, "_.@-"); }
+bool is_user_id(std::string_view s) { return auth::is_valid_user_id(s); }
 bool is_client_id(std::string_view s) {
     if (s.empty() || s.size() > 64) return false;
     for (char c : s)
         if (c < 0x20 || c > 0x7e) return false;
     return true;
 }
-bool is_reserved_room(std::string_view s) {
-    return s.rfind("user:", 0) == 0 || s.rfind("dm:", 0) == 0 || s.rfind("system:", 0) == 0;
-}
+bool is_reserved_room(std::string_view s) { return auth::is_reserved_room(s); }
 
 bool validate(const Schema& schema, const cJSON* payload, std::string& msg) {
     if (!cJSON_IsObject(payload)) {

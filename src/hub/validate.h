@@ -1,5 +1,6 @@
 // validate.h - Payload schemas for client events and the one function that checks them.
-// Owns: field types, lengths, charsets (room names, user ids, clientIds), list sizes, enums.
+// Owns: field types, lengths, the clientId charset, list sizes, enums (room-name and user-id
+// charsets are auth's: auth/rooms.h, auth/jwt.h).
 // Never: knows handlers; a failure message always names the field ("room: ...").
 #pragma once
 

@@ -6,9 +6,12 @@
 #include <charconv>
 
 #include "core/base64.h"
+#include "core/utf8.h"
 
 namespace outpost::proto {
 namespace {
+
+using core::utf8_sequence;
 
 constexpr char kSeparatorV4 = '\x1e';
 constexpr size_t kMaxLengthDigits = 10; // v3 length prefixes; 10 digits exceed any body we accept
@@ -29,41 +32,6 @@ bool type_from_byte(unsigned char b, EioType& type) {
 }
 
 char type_digit(EioType type) { return static_cast<char>('0' + static_cast<int>(type)); }
-
-// Length in bytes of the UTF-8 sequence starting at s[i], or 0 when it is invalid
-// (truncated, overlong, surrogate, above U+10FFFF, stray continuation byte).
-size_t utf8_sequence(std::string_view s, size_t i) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) return 1;
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) len = 2;
-    else if (b0 == 0xE0) { len = 3; lo = 0xA0; }
-    else if (b0 >= 0xE1 && b0 <= 0xEC) len = 3;
-    else if (b0 == 0xED) { len = 3; hi = 0x9F; }
-    else if (b0 >= 0xEE && b0 <= 0xEF) len = 3;
-    else if (b0 == 0xF0) { len = 4; lo = 0x90; }
-    else if (b0 >= 0xF1 && b0 <= 0xF3) len = 4;
-    else if (b0 == 0xF4) { len = 4; hi = 0x8F; }
-    else return 0;
-    if (s.size() - i < len) return 0;
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b1 < lo || b1 > hi) return 0;
-    for (size_t k = 2; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if (b < 0x80 || b > 0xBF) return 0;
-    }
-    return len;
-}
-
-bool valid_utf8(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        const size_t n = utf8_sequence(s, i);
-        if (n == 0) return false;
-        i += n;
-    }
-    return true;
-}
 
 // Bytes of `s` that hold exactly `units` UTF-16 code units; false when `s` is too short,
 // not valid UTF-8, or the boundary falls inside a surrogate pair.
@@ -178,7 +146,7 @@ Result<EioPacket> engine_io::decode_packet(std::string_view text) {
     if (text.empty() || !type_from_digit(text[0], packet.type))
         return Result<EioPacket>::fail(Status::malformed, "bad engine.io packet type");
     packet.data = text.substr(1);
-    if (!valid_utf8(packet.data))
+    if (!core::utf8_valid(packet.data))
         return Result<EioPacket>::fail(Status::malformed, "engine.io text packet is not UTF-8");
     return packet;
 }

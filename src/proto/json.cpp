@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "core/utf8.h"
+
 namespace outpost::proto::json {
 namespace {
 
@@ -31,27 +33,6 @@ void append_utf8(std::string& out, unsigned cp) {
         out += char(0x80 | ((cp >> 6) & 0x3f));
         out += char(0x80 | (cp & 0x3f));
     }
-}
-
-// Length of the UTF-8 sequence at p (first byte >= 0x80), 0 when it is not valid (RFC 3629:
-// no overlong forms, no surrogates, nothing past U+10FFFF).
-size_t utf8_length(const unsigned char* p, const unsigned char* end) {
-    unsigned char c = p[0];
-    size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xbf; // range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) n = 2;
-    else if (c == 0xe0) n = 3, lo = 0xa0;
-    else if (c >= 0xe1 && c <= 0xec) n = 3;
-    else if (c == 0xed) n = 3, hi = 0x9f;
-    else if (c >= 0xee && c <= 0xef) n = 3;
-    else if (c == 0xf0) n = 4, lo = 0x90;
-    else if (c >= 0xf1 && c <= 0xf3) n = 4;
-    else if (c == 0xf4) n = 4, hi = 0x8f;
-    else return 0;
-    if (size_t(end - p) < n || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; ++i)
-        if (p[i] < 0x80 || p[i] > 0xbf) return 0;
-    return n;
 }
 
 // One pass over JSON text. `strict`: RFC 8259 (compact); otherwise as lenient as cJSON, which
@@ -117,7 +98,7 @@ struct Scanner {
                 if (c == 0) nul = true;
                 if (strict) return fail("raw control character in a string (JSON requires a \\u escape)");
             } else if (c >= 0x80 && strict) {
-                size_t n = utf8_length(reinterpret_cast<const unsigned char*>(p), reinterpret_cast<const unsigned char*>(end));
+                size_t n = core::utf8_sequence(std::string_view(p, size_t(end - p)), 0);
                 if (n == 0) return fail("invalid UTF-8 in a string");
                 if (key) key->append(p, n);
                 p += n;

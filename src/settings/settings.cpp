@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "core/cjson_ptr.h"
 #include "platform/platform.h"
 
 namespace outpost::settings {
@@ -165,10 +166,7 @@ const CrossRule kCrossRules[] = {
 
 // ---- Helpers
 
-struct JsonDeleter {
-    void operator()(cJSON* j) const { cJSON_Delete(j); }
-};
-using JsonPtr = std::unique_ptr<cJSON, JsonDeleter>;
+using JsonPtr = core::CJsonPtr;
 
 const Rule* find_rule(std::string_view path) {
     for (const Rule& r : kRules)
@@ -189,9 +187,8 @@ void for_each_child(std::string_view parent, Fn fn) {
 
 // The offending value as JSON, shortened, for "got ..." in messages.
 std::string show(const cJSON* item) {
-    char* printed = cJSON_PrintUnformatted(item);
-    std::string s = printed ? printed : "?";
-    cJSON_free(printed);
+    core::CJsonText printed(cJSON_PrintUnformatted(item));
+    std::string s = printed ? printed.get() : "?";
     if (s.size() > kMaxShownValue) {
         s.resize(kMaxShownValue - 3);
         s += "...";

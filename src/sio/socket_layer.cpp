@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "core/cjson_ptr.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/random_id.h"
 #include "platform/platform.h"
@@ -15,10 +17,7 @@ namespace {
 using proto::SioPacket;
 using proto::SioType;
 
-struct JsonDeleter {
-    void operator()(cJSON* j) const { cJSON_Delete(j); }
-};
-using Json = std::unique_ptr<cJSON, JsonDeleter>;
+using Json = core::CJsonPtr;
 
 Json parse_json(std::string_view text) { return Json(cJSON_ParseWithLength(text.data(), text.size())); }
 
@@ -228,7 +227,9 @@ void SocketLayer::on_connect_packet(net::SessionId id, State& st, const SioPacke
         if (!auth || !cJSON_IsObject(auth.get())) return protocol_error(id, "CONNECT payload is not an object");
     }
     if (idx == 255) {
-        SioPacket e{SioType::connect_error, path, -1, 0, "{\"message\":\"Invalid namespace\"}"};
+        std::string why;
+        core::JsonWriter(why).begin_object().member("message", "Invalid namespace").end_object();
+        SioPacket e{SioType::connect_error, path, -1, 0, std::move(why)};
         send_packet(SocketId{id, 0}, e);
         count_refusal(id, st);
         return;
@@ -316,7 +317,7 @@ std::string SocketLayer::accept(SocketId s) {
     st->connected |= 1u << s.nsp;
     ++stats_.sockets_connected;
     std::string sid = core::random_id(), payload;
-    if (st->eio == 4) payload = "{\"sid\":\"" + sid + "\"}";
+    if (st->eio == 4) core::JsonWriter(payload).begin_object().member("sid", sid).end_object();
     send_packet(s, SioPacket{SioType::connect, app_.namespace_name(s.nsp), -1, 0, payload});
     return sid;
 }

@@ -148,4 +148,19 @@ describe('administration', () => {
       closeAll(v, other);
     }
   });
+
+  // Issue 16: the unknown-field answer of POST /api/rooms/<room>/messages inserted the member
+  // name as written, so a name holding '"' or a newline made the answer invalid JSON (and could
+  // add members of the client's choosing).
+  test('POST /api/rooms/<room>/messages: an unknown member name comes back escaped, as valid JSON', async () => {
+    const room = roomName('ad7');
+    for (const name of ['x","admin":true,"y', 'line\nbreak', 'back\\slash', 'tab\there', 'ctl\u0001']) {
+      const res = await http(srv, 'POST', `/api/rooms/${room}/messages`, { token: ADMIN_TOKEN, body: { body: 1, [name]: 2 } });
+      assert.equal(res.status, 400, res.text);
+      assert.ok(res.body !== undefined, `not valid JSON: ${res.text}`);
+      assert.deepEqual(Object.keys(res.body), ['code', 'message'], res.text);
+      assert.equal(res.body.code, 'invalid_payload');
+      assert.equal(res.body.message, `${name}: unknown field`);
+    }
+  });
 });
