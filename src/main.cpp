@@ -18,7 +18,7 @@
 #include "auth/pem.h"
 #include "core/build_info.h"
 #include "core/log.h"
-#include "hub/conformance.h"
+#include "conformance/conformance.h"
 #include "hub/hub.h"
 #include "net/server.h"
 #include "pool/small_alloc.h"
