@@ -361,7 +361,7 @@ int cmd_run(const Args& a) {
         return 1;
     }
     hub::EngineEcho echo(*server);
-    admin::Sources sources{&server->stats(), &layer.stats(), s.conformance ? nullptr : &hub, db.get()};
+    admin::Sources sources{&server->stats(), &layer.stats(), s.conformance ? nullptr : &hub, db.get(), server.get()};
     admin::HttpApi api(s, sources, started);
     api.set_keys(keys ? &*keys : nullptr);
     hub.set_stats_provider([&api] { return api.stats_json(); });
