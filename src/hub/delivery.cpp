@@ -67,7 +67,7 @@ void Hub::confirm(sio::SocketId, Socket& socket, Room& r, int64_t seq, bool read
                       {}, user_room(u.id));
 }
 
-// The recipient acknowledged a message:new: tag.key is the room index, tag.value the seq.
+// The recipient acknowledged a message:new: tag.key is the room key (room_key), tag.value the seq.
 // Confirming N confirms everything up to N, but a socket can acknowledge N after losing a lower
 // message on the way (a poll that its client dropped while the answer was in flight): the device's
 // cursor never moves past a message sent to this socket and not acknowledged by it (AckTable::lowest,
@@ -76,18 +76,19 @@ void Hub::confirm(sio::SocketId, Socket& socket, Room& r, int64_t seq, bool read
 // with fresh ack ids (resend_skipped), so the device gets them in the same session.
 void Hub::on_app_ack(sio::SocketId socket_id, const sio::AckTag& tag, const cJSON*, const sio::AckTag* earlier, uint32_t n_earlier) {
     Socket* socket = find_socket(socket_id);
-    if (!socket || tag.key >= rooms_.size()) return;
-    Room& r = rooms_[tag.key];
+    Room* found = socket ? room_by_key(tag.key) : nullptr;
+    if (!found) return;
+    Room& r = *found;
     if (!is_member(users_[socket->uid], r)) return;
     sio::AckTable* acks = layer_->app_acks(socket_id);
     if (acks) resend_skipped(socket_id, *socket, r, tag.value, earlier, n_earlier, *acks);
     int64_t ahead = tag.value;
-    auto held = std::find_if(socket->acked_ahead.begin(), socket->acked_ahead.end(), [&](const sio::AckTag& a) { return a.key == r.rid; });
+    auto held = std::find_if(socket->acked_ahead.begin(), socket->acked_ahead.end(), [&](const sio::AckTag& a) { return a.key == room_key(r); });
     if (held != socket->acked_ahead.end()) ahead = std::max(ahead, held->value);
-    int64_t low = acks ? acks->lowest(r.rid) : INT64_MAX;
+    int64_t low = acks ? acks->lowest(room_key(r)) : INT64_MAX;
     if (low <= ahead) {
         if (held != socket->acked_ahead.end()) held->value = ahead;
-        else socket->acked_ahead.push_back(sio::AckTag{0, r.rid, ahead});
+        else socket->acked_ahead.push_back(sio::AckTag{0, room_key(r), ahead});
         ahead = low - 1;
     } else if (held != socket->acked_ahead.end()) {
         *held = socket->acked_ahead.back();
@@ -107,17 +108,17 @@ void Hub::resend_skipped(sio::SocketId socket_id, Socket& socket, Room& r, int64
     std::vector<int64_t> seqs;
     for (uint32_t i = 0; i < n_earlier; ++i) seqs.push_back(earlier[i].value);
     int64_t dropped = 0;
-    if (acks.dropped_low(r.rid, dropped) && dropped < acked) {
-        acks.forget_dropped(r.rid);
+    if (acks.dropped_low(room_key(r), dropped) && dropped < acked) {
+        acks.forget_dropped(room_key(r));
         int64_t q = dropped;
         for (; q < acked && seqs.size() < kMaxResend + n_earlier; ++q) seqs.push_back(q);
-        if (q < acked) acks.mark_dropped(r.rid, q);
+        if (q < acked) acks.mark_dropped(room_key(r), q);
     }
     if (seqs.empty()) return;
     std::sort(seqs.begin(), seqs.end());
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
     if (!store_) {
-        acks.mark_dropped(r.rid, seqs.front());
+        acks.mark_dropped(room_key(r), seqs.front());
         return;
     }
     ++stats_.ack_gaps;
@@ -128,17 +129,17 @@ void Hub::resend_skipped(sio::SocketId socket_id, Socket& socket, Room& r, int64
         i = j;
         Result<std::vector<store::Message>> rows = store_->replay(r.name, lo - 1, int(hi - lo + 1));
         if (!rows.ok()) {
-            acks.mark_dropped(r.rid, lo);
+            acks.mark_dropped(room_key(r), lo);
             continue;
         }
         for (const store::Message& m : *rows) {
             if (m.seq > hi) break;
             if (m.sender == users_[socket.uid].id && m.sender_device == socket.device_id) continue;
-            sio::AckTag ack{layer_->new_ack_id(), r.rid, m.seq};
+            sio::AckTag ack{layer_->new_ack_id(), room_key(r), m.seq};
             if (layer_->send_frame(socket_id, layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id), false, &ack))
                 ++stats_.messages_resent;
             else
-                acks.mark_dropped(r.rid, m.seq);
+                acks.mark_dropped(room_key(r), m.seq);
         }
     }
 }
@@ -195,7 +196,7 @@ void Hub::sync(sio::SocketId socket_id, Socket& socket, User& u) {
             // (the transport's hard bound, 4 times, leaves room for live traffic meanwhile);
             // past that the rest of the room is a gap to page.
             size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 2;
-            sio::AckTag ack{layer_->new_ack_id(), r->rid, m.seq};
+            sio::AckTag ack{layer_->new_ack_id(), room_key(*r), m.seq};
             if (layer_->transport().queued_bytes(socket_id.session) < budget &&
                 layer_->send_frame(socket_id, layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id), true, &ack))
                 continue;

@@ -54,9 +54,10 @@ Status Hub::load(std::string& error) {
         return rows.status();
     }
     for (const store::Membership& m : *rows) add_member(user(m.user), room(m.room), m.joined_seq);
-    for (Room& r : rooms_) r.live_seq = std::max(r.live_seq, store_->latest_seq(r.name));
+    for (Room& r : rooms_)
+        if (r.live) r.live_seq = std::max(r.live_seq, store_->latest_seq(r.name));
     for (User& u : users_) u.receipts.reset();
-    OUTPOST_LOG(info, "memberships_loaded", "rooms=%zu memberships=%zu", rooms_.size(), rows->size());
+    OUTPOST_LOG(info, "memberships_loaded", "rooms=%zu memberships=%zu", live_rooms_, rows->size());
     return Status::ok;
 }
 
@@ -87,10 +88,19 @@ Hub::User& Hub::user(std::string_view id) {
     return u;
 }
 
+// The room named `name`, made when missing (callers that may refuse check rooms_full() first).
 Hub::Room& Hub::room(std::string_view name) {
     if (Room* r = find_room(name)) return *r;
-    Room& r = rooms_.emplace_back();
-    r.rid = uint32_t(rooms_.size() - 1);
+    if (free_rooms_.empty()) {
+        Room& fresh = rooms_.emplace_back();
+        fresh.rid = uint32_t(rooms_.size() - 1);
+        free_rooms_.push_back(fresh.rid);
+    }
+    Room& r = rooms_[free_rooms_.back()];
+    free_rooms_.pop_back();
+    ++live_rooms_;
+    r.live = true;
+    r.gen = (r.gen + 1) & kRoomGenMask;
     r.name = std::string(name);
     r.live_seq = store_ ? store_->latest_seq(r.name) : 0;
     room_index_.emplace(r.name, r.rid);
@@ -100,6 +110,28 @@ Hub::Room& Hub::room(std::string_view name) {
 Hub::Room* Hub::find_room(std::string_view name) {
     auto it = room_index_.find(std::string(name));
     return it == room_index_.end() ? nullptr : &rooms_[it->second];
+}
+
+uint32_t Hub::room_key(const Room& r) const { return r.rid | r.gen << kRoomIndexBits; }
+
+Hub::Room* Hub::room_by_key(uint32_t key) {
+    uint32_t index = key & ((uint32_t(1) << kRoomIndexBits) - 1);
+    if (index >= rooms_.size() || !rooms_[index].live || room_key(rooms_[index]) != key) return nullptr;
+    return &rooms_[index];
+}
+
+bool Hub::rooms_full() const { return int64_t(live_rooms_) >= settings_.limits.max_rooms; }
+
+// A room nobody is in, joining or typing in goes: its slot is reused for the next new room (its
+// seq is the store's, read again when the room comes back).
+void Hub::reclaim_if_empty(Room& r) {
+    if (!r.live || !r.members.empty() || members_held(r) != 0 || !r.typing.empty()) return;
+    room_index_.erase(r.name);
+    r.live = false;
+    std::string().swap(r.name);
+    r.live_seq = 0;
+    free_rooms_.push_back(r.rid);
+    --live_rooms_;
 }
 
 } // namespace outpost::hub

@@ -100,7 +100,7 @@ public:
     size_t disconnect_user(std::string_view user_id, std::string_view reason);
     uint64_t sockets() const { return socket_count_; }
     uint64_t users_online() const { return stats_.users_online; }
-    size_t rooms() const { return rooms_.size(); }
+    size_t rooms() const { return live_rooms_; }
     const HubStats& stats() const { return stats_; }
     static std::string_view route_name(size_t i); // "unknown" past the table
     // The last disconnect reasons (newest last), for the dashboard.
@@ -126,7 +126,9 @@ private:
         std::unique_ptr<Receipts> receipts; // made at the first sync with rooms or the first receipt
     };
     struct Room {
-        uint32_t rid = 0;
+        uint32_t rid = 0;  // index in rooms_; reused once the room is reclaimed
+        uint32_t gen = 0;  // bumped at each reuse of the index (room_key)
+        bool live = false;
         std::string name;
         std::map<std::string_view, int64_t> members;   // User::id -> joined_seq, sorted bytewise
         std::vector<std::pair<uint32_t, int64_t>> typing; // uid -> expiry (monotonic ms)
@@ -176,6 +178,12 @@ private:
     User& user(std::string_view id);
     Room& room(std::string_view name);
     Room* find_room(std::string_view name);
+    // A room's index and generation in one ack-table key (sio::AckTag::key, typing timers): a key
+    // kept past the room's reclamation finds nothing rather than the room that reused the slot.
+    uint32_t room_key(const Room& r) const;
+    Room* room_by_key(uint32_t key);
+    bool rooms_full() const; // limits.max_rooms rooms are live: no new one
+    void reclaim_if_empty(Room& r);
     bool is_member(const User& u, const Room& r) const;
     Room* member_room(sio::SocketId socket_id, const Socket& socket, const sio::Event& event, const cJSON* payload);
     auth::VerifyResult verify(std::string_view token) const;
@@ -244,7 +252,9 @@ private:
     std::vector<Socket> socket_table_;
     std::deque<User> users_;
     std::unordered_map<std::string_view, uint32_t> user_index_; // keys: User::id (users_ never moves one)
-    std::deque<Room> rooms_;
+    std::deque<Room> rooms_;             // slots; the free ones are listed in free_rooms_
+    std::vector<uint32_t> free_rooms_;
+    size_t live_rooms_ = 0;
     std::unordered_map<std::string, uint32_t> room_index_;
     std::vector<sio::SocketId> admins_;
     std::deque<std::string> recent_disconnects_;

@@ -14,6 +14,8 @@ constexpr int64_t kRefusalWindowMs = 10000;    // kRefusalsBeforeCut refusals in
 constexpr uint32_t kRefusalsBeforeCut = 50;
 constexpr uint32_t kAuthLogPerSecond = 10;     // auth_refused log lines a second, the rest counted
 constexpr size_t kRecentDisconnects = 20;      // disconnect reasons kept for the dashboard
-constexpr size_t kMaxResend = 64;              // message:new sent again per acknowledgement gap
+constexpr size_t kMaxResend = 64;
+constexpr uint32_t kRoomIndexBits = 20;        // room index in a room key (limits.max_rooms <= 2^20)
+constexpr uint32_t kRoomGenMask = (uint32_t(1) << (32 - kRoomIndexBits)) - 1; // the generation's 12 bits              // message:new sent again per acknowledgement gap
 
 } // namespace outpost::hub

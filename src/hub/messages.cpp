@@ -76,6 +76,8 @@ void Hub::on_message_send(sio::SocketId socket_id, Socket& socket, const sio::Ev
         }
         if (store_ && !store_->health().writable)
             return reply_error(socket_id, event.ack_id, event.name, ErrorCode::unavailable, "storage is not writable: " + store_->health().reason);
+        if (!existing && rooms_full())
+            return reply_error(socket_id, event.ack_id, event.name, ErrorCode::room_full, "the server holds limits.max_rooms rooms");
         Room& r = existing ? *existing : room(name);
         ensure_dm_member(u, r);
         ensure_dm_member(peer, r);
@@ -100,6 +102,10 @@ void Hub::publish(std::string_view room_name, std::string_view body_json, std::s
         done(result);
         return;
     }
+    if (!find_room(room_name) && rooms_full()) {
+        done(PublishResult{Status::unavailable, "the server holds limits.max_rooms rooms", {}, false});
+        return;
+    }
     room(room_name);
     uint64_t token = next_token_++;
     Pending request{Pending::message, {}, -1, std::string(room_name), "system", "publish"};
@@ -115,13 +121,17 @@ void Hub::complete_message(const Pending& request, const store::Completion& comp
         std::string why = "storage is not writable: " + completion.error;
         if (request.published) request.published(PublishResult{Status::unavailable, why, {}, false});
         else if (find_socket(request.socket)) reply_error(request.socket, request.ack_id, request.event, ErrorCode::unavailable, why);
+        if (Room* r = find_room(request.room)) reclaim_if_empty(*r); // a publish to a room nobody is in
         return;
     }
     if (request.published) request.published(PublishResult{Status::ok, {}, m, completion.duplicate});
     else if (find_socket(request.socket)) reply_ok(request.socket, request.ack_id, wire::stored_fields(m, completion.duplicate));
-    if (completion.duplicate) return;
-    ++stats_.messages_in;
-    fan_out(room(m.room), m, request.socket);
+    Room& r = room(m.room);
+    if (!completion.duplicate) {
+        ++stats_.messages_in;
+        fan_out(r, m, request.socket);
+    }
+    reclaim_if_empty(r); // a publish to a room nobody is in
 }
 
 // Every member socket except the sending one gets the same encoded message:new, in seq order.
@@ -129,7 +139,7 @@ void Hub::fan_out(Room& r, const store::Message& m, sio::SocketId except) {
     if (m.seq > r.live_seq) r.live_seq = m.seq;
     // One encoded frame for every recipient, with one small ack id (PROTOCOL.md §13) that each
     // recipient's ack table maps back to (room, seq).
-    sio::AckTag ack{layer_->new_ack_id(), r.rid, m.seq};
+    sio::AckTag ack{layer_->new_ack_id(), room_key(r), m.seq};
     pool::FrameRef f = layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id);
     stats_.messages_out += adapter_->room_size(r.name);
     adapter_->to_room(r.name, f, except, {}, &ack);

@@ -152,7 +152,7 @@ void Hub::on_typing(sio::SocketId socket_id, Socket& socket, const sio::Event& e
         auto it = std::find_if(r->typing.begin(), r->typing.end(), [&](auto& t) { return t.first == u.uid; });
         if (it == r->typing.end()) r->typing.emplace_back(u.uid, due);
         else it->second = due;
-        layer_->transport().timers().schedule(due, typing_cb, this, (uint64_t(r->rid) << 32) | u.uid);
+        layer_->transport().timers().schedule(due, typing_cb, this, (uint64_t(room_key(*r)) << 32) | u.uid);
     }
     adapter_->to_room(r->name, frame("user:typing", "{\"room\":" + wire::quoted(r->name) + ",\"userId\":" + wire::quoted(u.id) +
                                                         ",\"active\":" + (active ? "true" : "false") + "}"),
@@ -161,9 +161,10 @@ void Hub::on_typing(sio::SocketId socket_id, Socket& socket, const sio::Event& e
 
 void Hub::typing_cb(void* ctx, uint64_t arg, int64_t now) {
     auto* self = static_cast<Hub*>(ctx);
-    uint32_t rid = uint32_t(arg >> 32), uid = uint32_t(arg);
-    if (rid >= self->rooms_.size()) return;
-    Room& r = self->rooms_[rid];
+    uint32_t uid = uint32_t(arg);
+    Room* found = self->room_by_key(uint32_t(arg >> 32));
+    if (!found) return;
+    Room& r = *found;
     auto it = std::find_if(r.typing.begin(), r.typing.end(), [&](auto& t) { return t.first == uid; });
     if (it != r.typing.end() && now >= it->second) self->stop_typing(r, uid, true);
 }

@@ -113,6 +113,8 @@ void Hub::on_room_join(sio::SocketId socket_id, Socket& socket, const sio::Event
         if (existing && int64_t(members_held(*existing)) >= settings_.limits.max_members_per_room)
             return reply_error(socket_id, event.ack_id, event.name, ErrorCode::room_full, "room has limits.max_members_per_room members");
     }
+    if (!existing && rooms_full())
+        return reply_error(socket_id, event.ack_id, event.name, ErrorCode::room_full, "the server holds limits.max_rooms rooms");
     join_begin(u, existing ? *existing : room(name));
     uint64_t token = next_token_++;
     pending_[token] = Pending{Pending::join, socket_id, event.ack_id, name, u.id, std::string(event.name)};
@@ -162,6 +164,7 @@ void Hub::complete(store::Completion&& completion) {
     if (completion.status != Status::ok) {
         OUTPOST_LOG(warn, "store_refused", "event=%s room=%s error=\"%s\"", request.event.c_str(), request.room.c_str(), completion.error.c_str());
         if (find_socket(request.socket)) reply_error(request.socket, request.ack_id, request.event, ErrorCode::unavailable, "storage is not writable: " + completion.error);
+        if (Room* r = find_room(request.room)) reclaim_if_empty(*r);
         return;
     }
     User& u = user(request.user);
@@ -184,6 +187,7 @@ void Hub::complete(store::Completion&& completion) {
         remove_member(u, r);
         if (was) adapter_->to_room(r.name, frame("room:member_left", payload), {}, user_room(u.id));
         if (find_socket(request.socket)) reply_ok(request.socket, request.ack_id, "\"room\":" + wire::quoted(r.name));
+        reclaim_if_empty(r);
     }
 }
 

@@ -101,6 +101,8 @@ void Hub::on_connect(sio::SocketId socket_id, const sio::ConnectRequest& req) {
     auth::VerifyResult verified = token.empty() ? auth::VerifyResult(auth::AuthError{auth::AuthCode::token_missing, "no token"})
                                                 : verify(token);
     if (!verified.ok()) return refuse_token(socket_id, req, verified.error());
+    if (!user_index_.count(verified->user_id) && int64_t(users_.size()) >= settings_.limits.max_users)
+        return layer_->refuse(socket_id, "{\"message\":\"the server holds limits.max_users users\",\"data\":{\"code\":\"unavailable\"}}");
     Socket& socket = socket_table_[socket_id.session.index];
     socket = Socket();
     socket.gen = socket_id.session.gen;
@@ -150,6 +152,7 @@ void Hub::revoke_rooms(User& u, const Socket& socket) {
         pending_[token] = Pending{Pending::revoke, {}, -1, r.name, u.id, "room:revoked"};
         if (store_) store_->submit_leave(token, r.name, u.id);
         else complete(done(token));
+        reclaim_if_empty(r);
     }
 }
 
