@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "core/cjson_ptr.h"
 #include "core/log.h"
 #include "hub/internal.h"
 #include "proto/json.h"
@@ -135,7 +136,7 @@ void Hub::on_event(sio::SocketId socket_id, const sio::Event& event) {
     if (event.attachments) return reply_error(socket_id, event.ack_id, event.name, ErrorCode::invalid_payload, "binary attachments are not accepted");
     int n = cJSON_GetArraySize(event.args);
     const cJSON* payload = n > 1 ? cJSON_GetArrayItem(event.args, 1) : nullptr;
-    std::unique_ptr<cJSON, void (*)(cJSON*)> empty(nullptr, cJSON_Delete);
+    core::CJsonPtr empty;
     if (!payload) { // an event without arguments is checked as {}
         empty.reset(cJSON_CreateObject());
         payload = empty.get();
@@ -148,8 +149,7 @@ void Hub::on_event(sio::SocketId socket_id, const sio::Event& event) {
 // ---------------------------------------------------------------- replies
 
 pool::FrameRef Hub::frame(std::string_view event, std::string_view payload_json) const {
-    std::string arr = "[\"" + std::string(event) + "\"," + std::string(payload_json) + "]";
-    return layer_->encode_event(0, arr);
+    return layer_->encode_event(0, wire::event(event, payload_json));
 }
 
 void Hub::reply_ok(sio::SocketId socket_id, int64_t ack_id, std::string_view fields_json) {
@@ -170,17 +170,14 @@ void Hub::reply_error(sio::SocketId socket_id, int64_t ack_id, std::string_view 
 void Hub::send_error(sio::SocketId socket_id, int64_t ack_id, std::string_view event, std::string_view code, std::string_view message,
                      int64_t retry_after_ms) {
     ++stats_.errors_out;
-    std::string err = "{\"code\":\"" + std::string(code) + "\",\"message\":" + wire::quoted(message);
-    if (retry_after_ms >= 0) err += ",\"retryAfterMs\":" + std::to_string(retry_after_ms);
-    bool sent = ack_id >= 0 ? layer_->ack(socket_id, ack_id, "[{\"ok\":false,\"error\":" + err + "}}]")
-                            : layer_->emit(socket_id, "[\"server:error\"," + err + ",\"event\":" + wire::quoted(event) + "}]");
+    bool sent = ack_id >= 0 ? layer_->ack(socket_id, ack_id, wire::error_ack(code, message, retry_after_ms))
+                            : layer_->emit(socket_id, wire::server_error(code, message, retry_after_ms, &event));
     if (!sent) on_slow_consumer(socket_id); // an answer is never dropped silently
 }
 
 // PROTOCOL.md §13: server:error first (past the send-queue limit), then DISCONNECT, then close.
 void Hub::cut(sio::SocketId socket_id, std::string_view code, std::string_view message) {
-    layer_->emit(socket_id, "[\"server:error\",{\"code\":\"" + std::string(code) + "\",\"message\":" + wire::quoted(message) + "}]",
-                 nullptr, nullptr, 0, 0, true);
+    layer_->emit(socket_id, wire::server_error(code, message, -1, nullptr), nullptr, nullptr, 0, 0, true);
     layer_->disconnect(socket_id, true);
 }
 

@@ -6,21 +6,12 @@
 #include <algorithm>
 
 #include "auth/rooms.h"
+#include "core/credentials.h"
 #include "core/log.h"
 #include "hub/internal.h"
 #include "proto/json.h"
 
 namespace outpost::hub {
-
-namespace {
-
-std::string_view bearer(std::string_view header) {
-    constexpr std::string_view kPrefix = "Bearer ";
-    if (header.size() > kPrefix.size() && header.substr(0, kPrefix.size()) == kPrefix) return header.substr(kPrefix.size());
-    return {};
-}
-
-} // namespace
 
 auth::VerifyResult Hub::verify(std::string_view token) const {
     if (!keys_) return auth::AuthError{auth::AuthCode::token_signature, "no key loaded"};
@@ -68,7 +59,7 @@ bool Hub::read_credentials(sio::SocketId socket_id, const sio::ConnectRequest& r
         }
         device_id = std::string(req.query_device_id);
     }
-    if (token.empty()) token = std::string(bearer(req.authorization));
+    if (token.empty()) token = std::string(core::bearer_token(req.authorization));
     if (token.empty()) token = std::string(req.query_token);
     return true;
 }

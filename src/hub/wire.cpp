@@ -1,9 +1,7 @@
 // wire.cpp - The text of the JSON shapes the hub sends (see wire.h).
 #include "hub/wire.h"
 
-#include <cjson/cJSON.h>
-
-#include <memory>
+#include "core/json_writer.h"
 
 namespace outpost::hub {
 
@@ -25,24 +23,59 @@ std::string_view error_code_name(ErrorCode c) {
 namespace wire {
 
 std::string quoted(std::string_view text) {
-    std::unique_ptr<cJSON, void (*)(cJSON*)> j(cJSON_CreateString(std::string(text).c_str()), cJSON_Delete);
-    std::unique_ptr<char, void (*)(void*)> printed(cJSON_PrintUnformatted(j.get()), cJSON_free);
-    return printed ? std::string(printed.get()) : std::string("\"\"");
+    std::string out;
+    core::json_append_string(out, text);
+    return out;
 }
 
 std::string message(const store::Message& m) {
-    return "{\"id\":\"" + std::to_string(m.id) + "\",\"room\":" + quoted(m.room) + ",\"seq\":" + std::to_string(m.seq) +
-           ",\"from\":" + quoted(m.sender) + ",\"body\":" + (m.body.empty() ? std::string("null") : m.body) +
-           ",\"ts\":" + std::to_string(m.ts) + ",\"clientId\":" + quoted(m.client_id) + "}";
+    std::string out;
+    core::JsonWriter w(out);
+    w.begin_object().member("id", std::to_string(m.id)).member("room", m.room).member("seq", m.seq).member("from", m.sender);
+    w.key("body");
+    if (m.body.empty()) w.null();
+    else w.raw(m.body);
+    w.member("ts", m.ts).member("clientId", m.client_id).end_object();
+    return out;
 }
 
 std::string stored_fields(const store::Message& m, bool duplicate) {
-    return "\"id\":\"" + std::to_string(m.id) + "\",\"room\":" + quoted(m.room) + ",\"seq\":" + std::to_string(m.seq) +
-           ",\"ts\":" + std::to_string(m.ts) + ",\"duplicate\":" + (duplicate ? "true" : "false");
+    std::string out;
+    core::JsonWriter(out).member("id", std::to_string(m.id)).member("room", m.room).member("seq", m.seq).member("ts", m.ts).member(
+        "duplicate", duplicate);
+    return out;
+}
+
+namespace {
+void error_members(core::JsonWriter& w, std::string_view code, std::string_view message, int64_t retry_after_ms) {
+    w.member("code", code).member("message", message);
+    if (retry_after_ms >= 0) w.member("retryAfterMs", retry_after_ms);
+}
+} // namespace
+
+std::string error_ack(std::string_view code, std::string_view message, int64_t retry_after_ms) {
+    std::string out;
+    core::JsonWriter w(out);
+    w.begin_array().begin_object().member("ok", false).key("error").begin_object();
+    error_members(w, code, message, retry_after_ms);
+    w.end_object().end_object().end_array();
+    return out;
+}
+
+std::string server_error(std::string_view code, std::string_view message, int64_t retry_after_ms, const std::string_view* event) {
+    std::string out;
+    core::JsonWriter w(out);
+    w.begin_array().string("server:error").begin_object();
+    error_members(w, code, message, retry_after_ms);
+    if (event) w.member("event", *event);
+    w.end_object().end_array();
+    return out;
 }
 
 std::string event(std::string_view name, std::string_view payload_json) {
-    return "[\"" + std::string(name) + "\"," + std::string(payload_json) + "]";
+    std::string out;
+    core::JsonWriter(out).begin_array().string(name).raw(payload_json).end_array();
+    return out;
 }
 
 } // namespace wire

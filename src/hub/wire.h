@@ -36,6 +36,11 @@ std::string message(const store::Message& m);
 // The members of a stored message's answer (message:send's ack and the HTTP publish), without
 // braces: "id":"..","room":..,"seq":..,"ts":..,"duplicate":..
 std::string stored_fields(const store::Message& m, bool duplicate);
+// The ack of a refused request: [{"ok":false,"error":{"code","message"[,"retryAfterMs"]}}]
+std::string error_ack(std::string_view code, std::string_view message, int64_t retry_after_ms);
+// ["server:error",{"code","message"[,"retryAfterMs"][,"event"]}]: "event" names the refused
+// event when there is one (a cut says none).
+std::string server_error(std::string_view code, std::string_view message, int64_t retry_after_ms, const std::string_view* event);
 // ["<event>",<payload_json>]
 std::string event(std::string_view name, std::string_view payload_json);
 
