@@ -176,16 +176,14 @@ void Hub::sync(sio::SocketId socket_id, Socket& socket, User& u) {
         int64_t oldest = store_->oldest_seq(r->name);
         if (oldest > 0 && oldest - 1 > std::max(cursor, gap_to)) gap_to = oldest - 1; // pruned by retention
         if (gap_to > cursor) {
-            layer_->emit(socket_id, "[\"sync:gap\",{\"room\":" + wire::quoted(r->name) + ",\"fromSeq\":" + std::to_string(cursor + 1) +
-                                ",\"toSeq\":" + std::to_string(gap_to) + "}]");
+            layer_->emit(socket_id, wire::sync_gap(r->name, cursor + 1, gap_to));
             from = gap_to;
         }
         // Acknowledged seqs the store found missing at start-up (storage_rollback) are a gap too.
         for (const auto& [lost_from, lost_to] : store_->lost_ranges(r->name)) {
             int64_t lo = std::max(lost_from, from + 1), hi = std::min(lost_to, newest);
             if (lo <= hi)
-                layer_->emit(socket_id, "[\"sync:gap\",{\"room\":" + wire::quoted(r->name) + ",\"fromSeq\":" + std::to_string(lo) +
-                                    ",\"toSeq\":" + std::to_string(hi) + "}]");
+                layer_->emit(socket_id, wire::sync_gap(r->name, lo, hi));
         }
         Result<std::vector<store::Message>> rows = store_->replay(r->name, from, int(replay_max));
         if (!rows.ok()) continue;
@@ -200,8 +198,7 @@ void Hub::sync(sio::SocketId socket_id, Socket& socket, User& u) {
             if (layer_->transport().queued_bytes(socket_id.session) < budget &&
                 layer_->send_frame(socket_id, layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id), true, &ack))
                 continue;
-            layer_->emit(socket_id, "[\"sync:gap\",{\"room\":" + wire::quoted(r->name) + ",\"fromSeq\":" + std::to_string(m.seq) +
-                                ",\"toSeq\":" + std::to_string(newest) + "}]", nullptr, nullptr, 0, 0, true);
+            layer_->emit(socket_id, wire::sync_gap(r->name, m.seq, newest), nullptr, nullptr, 0, 0, true);
             break;
         }
     }

@@ -133,8 +133,7 @@ void Hub::stop_typing(Room& r, uint32_t uid, bool notify) {
     r.typing.erase(it);
     if (!notify) return;
     const User& u = users_[uid];
-    adapter_->to_room(r.name, frame("user:typing", "{\"room\":" + wire::quoted(r.name) + ",\"userId\":" + wire::quoted(u.id) +
-                                                       ",\"active\":false}"),
+    adapter_->to_room(r.name, frame("user:typing", wire::typing(r.name, u.id, false)),
                       {}, user_room(u.id));
 }
 
@@ -154,8 +153,7 @@ void Hub::on_typing(sio::SocketId socket_id, Socket& socket, const sio::Event& e
         else it->second = due;
         layer_->transport().timers().schedule(due, typing_cb, this, (uint64_t(room_key(*r)) << 32) | u.uid);
     }
-    adapter_->to_room(r->name, frame("user:typing", "{\"room\":" + wire::quoted(r->name) + ",\"userId\":" + wire::quoted(u.id) +
-                                                        ",\"active\":" + (active ? "true" : "false") + "}"),
+    adapter_->to_room(r->name, frame("user:typing", wire::typing(r->name, u.id, active)),
                       {}, user_room(u.id));
 }
 

@@ -169,7 +169,7 @@ void Hub::complete(store::Completion&& completion) {
     }
     User& u = user(request.user);
     Room& r = room(request.room);
-    std::string payload = "{\"room\":" + wire::quoted(r.name) + ",\"userId\":" + wire::quoted(u.id) + "}";
+    std::string payload = wire::room_user(r.name, u.id);
     if (request.kind == Pending::dm_join) {
         add_member(u, r, completion.message.seq); // direct rooms: no room:member_joined (PROTOCOL.md §13)
     } else if (request.kind == Pending::join) {

@@ -135,7 +135,7 @@ void Hub::revoke_rooms(User& u, const Socket& socket) {
         Room& r = rooms_[rid];
         std::string room_json = wire::quoted(r.name);
         remove_member(u, r);
-        adapter_->to_room(r.name, frame("room:member_left", "{\"room\":" + room_json + ",\"userId\":" + wire::quoted(u.id) + "}"),
+        adapter_->to_room(r.name, frame("room:member_left", wire::room_user(r.name, u.id)),
                           {}, user_room(u.id));
         adapter_->to_room(user_room(u.id), frame("room:revoked", "{\"room\":" + room_json + "}"));
         OUTPOST_LOG(info, "room_revoked", "user=%s room=%s", u.id.c_str(), r.name.c_str());

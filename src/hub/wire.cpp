@@ -72,6 +72,26 @@ std::string server_error(std::string_view code, std::string_view message, int64_
     return out;
 }
 
+std::string room_user(std::string_view room, std::string_view user_id) {
+    std::string out;
+    core::JsonWriter(out).begin_object().member("room", room).member("userId", user_id).end_object();
+    return out;
+}
+
+std::string typing(std::string_view room, std::string_view user_id, bool active) {
+    std::string out;
+    core::JsonWriter(out).begin_object().member("room", room).member("userId", user_id).member("active", active).end_object();
+    return out;
+}
+
+std::string sync_gap(std::string_view room, int64_t from_seq, int64_t to_seq) {
+    std::string out;
+    core::JsonWriter w(out);
+    w.begin_array().string("sync:gap").begin_object().member("room", room).member("fromSeq", from_seq).member("toSeq", to_seq);
+    w.end_object().end_array();
+    return out;
+}
+
 std::string event(std::string_view name, std::string_view payload_json) {
     std::string out;
     core::JsonWriter(out).begin_array().string(name).raw(payload_json).end_array();

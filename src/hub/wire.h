@@ -41,6 +41,12 @@ std::string error_ack(std::string_view code, std::string_view message, int64_t r
 // ["server:error",{"code","message"[,"retryAfterMs"][,"event"]}]: "event" names the refused
 // event when there is one (a cut says none).
 std::string server_error(std::string_view code, std::string_view message, int64_t retry_after_ms, const std::string_view* event);
+// {"room","userId"}: room:member_joined, room:member_left
+std::string room_user(std::string_view room, std::string_view user_id);
+// {"room","userId","active"}: user:typing
+std::string typing(std::string_view room, std::string_view user_id, bool active);
+// ["sync:gap",{"room","fromSeq","toSeq"}]
+std::string sync_gap(std::string_view room, int64_t from_seq, int64_t to_seq);
 // ["<event>",<payload_json>]
 std::string event(std::string_view name, std::string_view payload_json);
 
