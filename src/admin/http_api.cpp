@@ -277,7 +277,13 @@ net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, std::s
     } else {
         client_id = "http-" + std::to_string(platform::wall_ms()) + "-" + std::to_string(++published_);
     }
-    src_.hub->publish(room, text, client_id, reply_token);
+    src_.hub->publish(room, text, client_id, [transport = src_.transport, reply_token](const hub::PublishResult& r) {
+        if (!transport) return;
+        if (r.status != Status::ok)
+            transport->http_reply(reply_token, json(503, "{\"code\":\"unavailable\",\"message\":" + hub::wire::quoted(r.error) + "}"));
+        else
+            transport->http_reply(reply_token, json(200, "{\"ok\":true," + hub::wire::stored_fields(r.message, r.duplicate) + "}"));
+    });
     net::HttpResponse r;
     r.deferred = true;
     return r;

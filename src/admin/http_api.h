@@ -28,6 +28,7 @@ struct Sources {
     const sio::LayerStats* sio = nullptr;
     hub::Hub* hub = nullptr;       // null in conformance mode
     store::Store* store = nullptr; // null in conformance mode
+    net::Transport* transport = nullptr; // answers deferred requests (the HTTP publish)
 };
 
 // The error answer of every admin endpoint: {"code":..,"message":..}, both escaped (a message

@@ -33,7 +33,7 @@ Service::Service(std::string config_path, settings::Settings s, std::optional<au
       layer_(*server_, chosen_app(settings_, conformance_, hub_), size_t(settings_.max_connections), settings_.connect_timeout_ms,
              size_t(settings_.max_payload)),
       echo_(*server_),
-      api_(settings_, admin::Sources{&server_->stats(), &layer_.stats(), settings_.conformance ? nullptr : &hub_, db_.get()},
+      api_(settings_, admin::Sources{&server_->stats(), &layer_.stats(), settings_.conformance ? nullptr : &hub_, db_.get(), server_.get()},
            started_ms_) {
     conformance_.attach(&layer_);
     hub_.attach(&layer_, db_.get());

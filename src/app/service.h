@@ -13,7 +13,7 @@
 
 #include "admin/http_api.h"
 #include "auth/keys.h"
-#include "hub/conformance.h"
+#include "conformance/conformance.h"
 #include "hub/hub.h"
 #include "net/server.h"
 #include "settings/settings.h"

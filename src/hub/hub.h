@@ -1,9 +1,11 @@
 // hub.h - The application behind namespace "/": users, rooms, presence, typing, messages.
-// Owns: per-socket identity (JWT) and rate limits, the event table (name -> handler, payload
-// schema, rate-limit class, admin flag), users and their sockets and devices, durable room
-// membership (through the store) with its limits (joins still being stored count) and its
-// revocation when a token no longer grants a room, presence with its grace period, typing, admin
-// events, and the ack / server:error shapes of PROTOCOL.md §3. Every broadcast goes through the Adapter.
+// Owns: the Hub's state (sockets with their identity (JWT) and rate limits, users with their
+// sockets and devices, rooms with their durable membership, requests waiting for the store) and
+// its entry points (sio::App, SlowConsumerSink, the admin calls). The work is split by concern:
+// router.cpp (event table, rate limits, replies), session.cpp (connect, expiry, refresh,
+// disconnect, admin cuts), presence.cpp (presence and typing), rooms.cpp (membership and its
+// limits), messages.cpp (message:send, publish, history), delivery.cpp (receipts, cursors, acks,
+// sync), wire.h (the JSON shapes). Every broadcast goes through the Adapter.
 // Never: touches lws or SQL directly, or encodes a broadcast once per recipient.
 #pragma once
 
@@ -21,32 +23,20 @@
 #include "auth/keys.h"
 #include "core/token_bucket.h"
 #include "hub/adapter.h"
+#include "hub/limits.h"
 #include "hub/validate.h"
+#include "hub/wire.h"
 #include "settings/settings.h"
 #include "sio/socket_layer.h"
 #include "store/store.h"
 
 namespace outpost::hub {
 
-// The wire error codes of PROTOCOL.md §3.
-enum class ErrorCode : uint8_t {
-    invalid_payload,
-    unknown_event,
-    forbidden,
-    not_member,
-    rate_limited,
-    payload_too_large,
-    room_full,
-    unavailable,
-    internal,
-};
-std::string_view error_code_name(ErrorCode c);
 
 // Rate-limit classes of PROTOCOL.md §4.
 enum class RateClass : uint8_t { typing, room, presence, message, default_, count };
 
 constexpr size_t kRouteCount = 14;   // entries of Hub::kRoutes; one more slot counts unknown events
-constexpr size_t kErrorCodeCount = 9;
 
 struct HubStats {
     uint64_t connects_ok = 0;
@@ -67,6 +57,16 @@ struct HubStats {
     uint64_t users_online = 0;
 };
 
+// How a publish ended: `status` ok with the stored message (`duplicate` when its clientId was
+// already stored), or unavailable with `error` saying why.
+struct PublishResult {
+    Status status = Status::ok;
+    std::string error;
+    store::Message message;
+    bool duplicate = false;
+};
+using PublishDone = std::function<void(const PublishResult&)>;
+
 class Hub final : public sio::App, public SlowConsumerSink {
 public:
     Hub(const settings::Settings& settings, size_t max_sessions);
@@ -85,22 +85,22 @@ public:
     // ---- sio::App
     int namespace_index(std::string_view path) const override { return path == "/" ? 0 : -1; }
     std::string_view namespace_name(uint8_t) const override { return "/"; }
-    void on_connect(sio::SocketId s, const sio::ConnectRequest& req) override;
-    void on_event(sio::SocketId s, const sio::Event& e) override;
-    void on_disconnect(sio::SocketId s, std::string_view reason) override;
+    void on_connect(sio::SocketId socket_id, const sio::ConnectRequest& req) override;
+    void on_event(sio::SocketId socket_id, const sio::Event& event) override;
+    void on_disconnect(sio::SocketId socket_id, std::string_view reason) override;
     // ---- SlowConsumerSink
-    void on_slow_consumer(sio::SocketId s) override;
-    void on_app_ack(sio::SocketId s, const sio::AckTag& tag, const cJSON* args, const sio::AckTag* earlier, uint32_t n_earlier) override;
+    void on_slow_consumer(sio::SocketId socket_id) override;
+    void on_app_ack(sio::SocketId socket_id, const sio::AckTag& tag, const cJSON* args, const sio::AckTag* earlier, uint32_t n_earlier) override;
 
     // ---- for HTTP admin endpoints and stats
     void broadcast_maintenance(std::string_view message);
-    // POST /api/rooms/<room>/messages: stores `body_json` as user "system" and answers
-    // through transport().http_reply(reply_token, ...) once committed.
-    void publish(std::string_view room, std::string_view body_json, std::string_view client_id, uint64_t reply_token);
+    // POST /api/rooms/<room>/messages: stores `body_json` as user "system" and calls `done` once
+    // committed or refused (at once when no store is attached); the caller writes the answer.
+    void publish(std::string_view room, std::string_view body_json, std::string_view client_id, PublishDone done);
     size_t disconnect_user(std::string_view user_id, std::string_view reason);
-    uint64_t sockets() const { return sockets_; }
+    uint64_t sockets() const { return socket_count_; }
     uint64_t users_online() const { return stats_.users_online; }
-    size_t rooms() const { return rooms_.size(); }
+    size_t rooms() const { return live_rooms_; }
     const HubStats& stats() const { return stats_; }
     static std::string_view route_name(size_t i); // "unknown" past the table
     // The last disconnect reasons (newest last), for the dashboard.
@@ -126,13 +126,15 @@ private:
         std::unique_ptr<Receipts> receipts; // made at the first sync with rooms or the first receipt
     };
     struct Room {
-        uint32_t rid = 0;
+        uint32_t rid = 0;  // index in rooms_; reused once the room is reclaimed
+        uint32_t gen = 0;  // bumped at each reuse of the index (room_key)
+        bool live = false;
         std::string name;
         std::map<std::string_view, int64_t> members;   // User::id -> joined_seq, sorted bytewise
         std::vector<std::pair<uint32_t, int64_t>> typing; // uid -> expiry (monotonic ms)
         int64_t live_seq = 0; // highest seq fanned out (replays stop here, live traffic starts after)
     };
-    struct Sock {
+    struct Socket {
         uint32_t gen = 0;
         bool live = false;
         auth::Identity identity;
@@ -141,13 +143,13 @@ private:
         int64_t cut_mono = INT64_MAX;  // exp + leeway
         int64_t warn_mono = INT64_MAX; // auth:expiring
         core::TokenBucket buckets[size_t(RateClass::count)];
-        int64_t refusals[50] = {};     // times of the last 50 rate-limit refusals (ring)
+        int64_t refusals[kRefusalsBeforeCut] = {}; // times of the last rate-limit refusals (ring)
         uint32_t refusal_next = 0;
         // Per room (key), the highest seq this socket acknowledged that the device's cursor
         // cannot take yet because a lower message sent to this socket is unanswered (on_app_ack).
         std::vector<sio::AckTag> acked_ahead;
     };
-    using Handler = void (Hub::*)(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    using Handler = void (Hub::*)(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
     struct Route {
         std::string_view name;
         Handler handler;
@@ -162,47 +164,58 @@ private:
         sio::SocketId socket;
         int64_t ack_id = -1;
         std::string room, user, event;
-        uint64_t http_token = 0; // HTTP publish: answer through http_reply
+        PublishDone published = nullptr; // HTTP publish: called instead of answering a socket
     };
 
-    Sock* sock(sio::SocketId s);
+    // The hub's two clocks, both read through the transport (tests move them).
+    int64_t clock_mono_ms() const;
+    int64_t clock_wall_ms() const;
+    Socket* find_socket(sio::SocketId socket_id);
+    void reset_buckets(Socket& socket, int64_t now);
+    bool read_credentials(sio::SocketId socket_id, const sio::ConnectRequest& req, std::string& token, std::string& device_id);
+    void refuse_token(sio::SocketId socket_id, const sio::ConnectRequest& req, const auth::AuthError& error);
     size_t devices(const User& u); // distinct deviceIds among the user's sockets
     User& user(std::string_view id);
     Room& room(std::string_view name);
     Room* find_room(std::string_view name);
+    // A room's index and generation in one ack-table key (sio::AckTag::key, typing timers): a key
+    // kept past the room's reclamation finds nothing rather than the room that reused the slot.
+    uint32_t room_key(const Room& r) const;
+    Room* room_by_key(uint32_t key);
+    bool rooms_full() const; // limits.max_rooms rooms are live: no new one
+    void reclaim_if_empty(Room& r);
     bool is_member(const User& u, const Room& r) const;
-    Room* member_room(sio::SocketId s, const Sock& k, const sio::Event& e, const cJSON* p);
+    Room* member_room(sio::SocketId socket_id, const Socket& socket, const sio::Event& event, const cJSON* payload);
     auth::VerifyResult verify(std::string_view token) const;
-    void schedule_expiry(sio::SocketId s, Sock& k);
+    void schedule_expiry(sio::SocketId socket_id, Socket& socket);
     static void expiry_cb(void* ctx, uint64_t arg, int64_t now);
     static void offline_cb(void* ctx, uint64_t arg, int64_t now);
     static void typing_cb(void* ctx, uint64_t arg, int64_t now);
-    bool admit(sio::SocketId s, Sock& k, const sio::Event& e, RateClass rc);
-    void reply_ok(sio::SocketId s, int64_t ack_id, std::string_view fields_json);
-    void reply_error(sio::SocketId s, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
+    bool admit(sio::SocketId socket_id, Socket& socket, const sio::Event& event, RateClass rc);
+    void reply_ok(sio::SocketId socket_id, int64_t ack_id, std::string_view fields_json);
+    void reply_error(sio::SocketId socket_id, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,
                      int64_t retry_after_ms = -1);
-    void send_error(sio::SocketId s, int64_t ack_id, std::string_view event, std::string_view code, std::string_view message,
+    void send_error(sio::SocketId socket_id, int64_t ack_id, std::string_view event, std::string_view code, std::string_view message,
                     int64_t retry_after_ms = -1);
-    void cut(sio::SocketId s, std::string_view code, std::string_view message);
+    void cut(sio::SocketId socket_id, std::string_view code, std::string_view message);
     pool::FrameRef frame(std::string_view event, std::string_view payload_json) const;
     void presence_broadcast(const User& u, const pool::FrameRef& f, bool include_own);
-    void user_came(User& u, sio::SocketId s, const Sock& k);
-    void user_left(User& u, sio::SocketId s);
+    void user_came(User& u, sio::SocketId socket_id, const Socket& socket);
+    void user_left(User& u, sio::SocketId socket_id);
     void stop_typing(Room& r, uint32_t uid, bool notify);
     void add_member(User& u, Room& r, int64_t joined_seq);
     void remove_member(User& u, Room& r);
     std::string members_json(const Room& r, bool& truncated) const;
     void complete(store::Completion&& c);
-    void complete_message(const Pending& p, const store::Completion& c);
+    void complete_message(const Pending& payload, const store::Completion& c);
     void fan_out(Room& r, const store::Message& m, sio::SocketId except);
-    std::string message_json(const store::Message& m) const;
     Receipts& receipts(User& u);
     std::unordered_map<uint32_t, int64_t>& device_cursors(User& u, std::string_view device);
     int64_t cursor_of(User& u, std::string_view device, const Room& r);
-    void confirm(sio::SocketId s, Sock& k, Room& r, int64_t seq, bool read);
-    void resend_skipped(sio::SocketId s, Sock& k, Room& r, int64_t acked, const sio::AckTag* earlier, uint32_t n_earlier,
+    void confirm(sio::SocketId socket_id, Socket& socket, Room& r, int64_t seq, bool read);
+    void resend_skipped(sio::SocketId socket_id, Socket& socket, Room& r, int64_t acked, const sio::AckTag* earlier, uint32_t n_earlier,
                         sio::AckTable& acks);
-    void sync(sio::SocketId s, Sock& k, User& u);
+    void sync(sio::SocketId socket_id, Socket& socket, User& u);
     void ensure_dm_member(User& u, Room& r);
     // Joins submitted and not yet completed count against the limits like committed ones.
     bool joining(const User& u, const Room& r) const;
@@ -210,23 +223,23 @@ private:
     void join_end(std::string_view user, std::string_view room);
     size_t rooms_held(const User& u, bool dm) const;   // memberships + pending joins, dm: rooms or the others
     size_t members_held(const Room& r) const;          // members + pending joins
-    void revoke_rooms(User& u, const Sock& k);
+    void revoke_rooms(User& u, const Socket& socket);
 
-    void on_auth_refresh(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_room_join(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_room_leave(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_room_members(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_presence_set(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_presence_get(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_typing(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_message_send(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_message_delivered(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_message_read(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_receipt(sio::SocketId, Sock&, const sio::Event&, const cJSON*, bool read);
-    void on_history_get(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_admin_broadcast(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_admin_disconnect(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
-    void on_admin_stats(sio::SocketId, Sock&, const sio::Event&, const cJSON*);
+    void on_auth_refresh(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_room_join(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_room_leave(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_room_members(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_presence_set(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_presence_get(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_typing(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_message_send(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_message_delivered(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_message_read(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_receipt(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload, bool read);
+    void on_history_get(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_admin_broadcast(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_admin_disconnect(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
+    void on_admin_stats(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload);
 
     static const Route kRoutes[];
 
@@ -236,10 +249,12 @@ private:
     std::unique_ptr<LocalAdapter> adapter_;
     const auth::KeySet* keys_ = nullptr;
     std::function<std::string()> stats_json_;
-    std::vector<Sock> socks_;
+    std::vector<Socket> socket_table_;
     std::deque<User> users_;
     std::unordered_map<std::string_view, uint32_t> user_index_; // keys: User::id (users_ never moves one)
-    std::deque<Room> rooms_;
+    std::deque<Room> rooms_;             // slots; the free ones are listed in free_rooms_
+    std::vector<uint32_t> free_rooms_;
+    size_t live_rooms_ = 0;
     std::unordered_map<std::string, uint32_t> room_index_;
     std::vector<sio::SocketId> admins_;
     std::deque<std::string> recent_disconnects_;
@@ -254,7 +269,7 @@ private:
     int64_t auth_log_window_ = 0;   // auth_refused log lines: the current one-second window,
     uint32_t auth_log_lines_ = 0;   // the lines written in it,
     uint64_t auth_log_skipped_ = 0; // and those left out since the last line written
-    uint64_t sockets_ = 0;
+    uint64_t socket_count_ = 0;
     HubStats stats_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "core/slot_table.h"
 #include "core/timers.h"
+#include "platform/platform.h"
 #include "pool/frame.h"
 #include "proto/engine.h"
 
@@ -118,7 +119,10 @@ public:
     // gone): a full queue there is an abandoned poll, not a slow reader.
     virtual bool poll_abandoned(SessionId /*id*/) const { return false; }
     virtual core::Timers& timers() = 0;
+    // The two clocks of the layers above, so that tests can move both: monotonic milliseconds
+    // (deadlines, timers) and wall-clock milliseconds since the Unix epoch (timestamps, token exp).
     virtual int64_t now_ms() const = 0;
+    virtual int64_t wall_ms() const { return platform::wall_ms(); }
     virtual const EngineStats& stats() const = 0;
     // Completes a deferred HTTP answer; ignored when the client has gone.
     virtual void http_reply(uint64_t reply_token, const HttpResponse& response) = 0;

@@ -129,6 +129,8 @@ const Rule kRules[] = {
     integer("limits.max_rooms_per_user", OUTPOST_AT(limits.max_rooms_per_user), 1, 1000000),
     integer("limits.max_dm_rooms_per_user", OUTPOST_AT(limits.max_dm_rooms_per_user), 1, 1000000),
     integer("limits.replay_max", OUTPOST_AT(limits.replay_max), 1, 1000000),
+    integer("limits.max_users", OUTPOST_AT(limits.max_users), 1, 100000000),
+    integer("limits.max_rooms", OUTPOST_AT(limits.max_rooms), 1, 1000000), // room index: 20 bits of an ack key
 
     object("storage"),
     choice("storage.synchronous", OUTPOST_AT(storage.synchronous), kSynchronous),

@@ -63,6 +63,8 @@ struct Limits {
     int64_t max_rooms_per_user = 1000;     // rooms joined with room:join (pending joins count)
     int64_t max_dm_rooms_per_user = 1000;  // direct rooms (dm:), counted apart so DMs cannot crowd out rooms
     int64_t replay_max = 1000;
+    int64_t max_users = 1000000;           // users the hub knows (a new one is refused past it)
+    int64_t max_rooms = 1000000;           // rooms held in memory (empty ones are reclaimed)
 
     bool operator==(const Limits&) const = default;
 };

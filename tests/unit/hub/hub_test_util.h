@@ -1,5 +1,5 @@
 // hub_test_util.h - A real Hub + SocketLayer over a fake transport, for the hub's unit tests.
-// Owns: FakeTransport (per-session record of sent frames and closes, fake clock and timers),
+// Owns: FakeTransport (per-session record of sent frames and closes, fake clocks and timers),
 // Rig (settings, keys, token minting, connect/emit/close helpers) and a small JSON reader.
 // Never: sleeps; time only moves through FakeTransport::advance().
 #pragma once
@@ -91,6 +91,7 @@ public:
     int eio_version(SessionId) const override { return 4; }
     core::Timers& timers() override { return timers_; }
     int64_t now_ms() const override { return now; }
+    int64_t wall_ms() const override { return wall_offset + now; }
     const net::EngineStats& stats() const override { return stats_; }
     void http_reply(uint64_t, const net::HttpResponse&) override {}
 
@@ -107,6 +108,7 @@ public:
     std::map<uint32_t, bool> full;                     // sessions whose queue refuses frames
     size_t max_frame_bytes = SIZE_MAX;                 // like max_send_queue_bytes with an empty queue
     int64_t now = 1000;
+    int64_t wall_offset = platform::wall_ms() - 1000; // the wall clock moves with `now`
 
 private:
     core::Timers timers_;
@@ -221,7 +223,7 @@ public:
         req.name = o.name;
         req.has_rooms = o.has_rooms;
         req.rooms = o.rooms;
-        Result<std::string> r = auth::mint_hs256(kSecret, req, platform::wall_ms() / 1000);
+        Result<std::string> r = auth::mint_hs256(kSecret, req, t.wall_ms() / 1000);
         EXPECT_TRUE(r.ok());
         return r.ok() ? *r : std::string();
     }

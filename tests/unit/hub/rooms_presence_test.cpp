@@ -469,5 +469,67 @@ TEST(Admin, StatsSplicesTheProvider) {
     EXPECT_TRUE(admin.ack(2)["ok"].is_true());
 }
 
+// ---------------------------------------------------------------- capacity
+
+// limits.max_rooms: a new room past it is refused with room_full (join and direct message), and
+// an empty room is reclaimed, so the count goes down and a new room fits again.
+TEST(Capacity, RoomsAreCappedAndEmptyOnesReclaimed) {
+    Rig rig;
+    rig.settings.limits.max_rooms = 2;
+    rig.start();
+    Client a = rig.connect("alice"), b = rig.connect("bob");
+    rig.join(a, "r1");
+    rig.join(a, "r2");
+    EXPECT_EQ(rig.hub->rooms(), 2u);
+    a.emit(R"(["room:join",{"room":"r3"}])", 1);
+    EXPECT_EQ(a.ack(1)["error"]["code"].str(), "room_full") << a.ack(1).dump();
+    a.emit(R"(["message:send",{"to":"bob","body":1,"clientId":"c1"}])", 2);
+    EXPECT_EQ(a.ack(2)["error"]["code"].str(), "room_full") << a.ack(2).dump();
+    a.emit(R"(["room:leave",{"room":"r1"}])", 3);
+    EXPECT_TRUE(a.ack(3)["ok"].is_true());
+    EXPECT_EQ(rig.hub->rooms(), 1u); // r1 is empty: reclaimed
+    a.emit(R"(["room:join",{"room":"r3"}])", 4);
+    EXPECT_TRUE(a.ack(4)["ok"].is_true()) << a.ack(4).dump();
+    b.emit(R"(["room:join",{"room":"r1"}])", 5); // r2 and r3 are live: no room for r1 again
+    EXPECT_EQ(b.ack(5)["error"]["code"].str(), "room_full") << b.ack(5).dump();
+    EXPECT_EQ(rig.hub->rooms(), 2u);
+}
+
+// A typing timer kept past its room's reclamation finds nothing, even once the slot is reused.
+TEST(Capacity, ReusedRoomSlotIgnoresTheOldRoomsTimers) {
+    Rig rig;
+    rig.settings.limits.max_rooms = 1;
+    rig.start();
+    Client a = rig.connect("alice"), b = rig.connect("bob");
+    rig.join(a, "r1");
+    a.emit(R"(["typing",{"room":"r1","active":true}])");
+    a.emit(R"(["room:leave",{"room":"r1"}])", 1);
+    EXPECT_EQ(rig.hub->rooms(), 0u);
+    rig.join(b, "r2"); // same slot, next generation
+    rig.join(a, "r2");
+    b.clear();
+    b.emit(R"(["typing",{"room":"r2","active":true}])");
+    rig.t.advance(5000); // alice's r1 timer is due: it must not touch r2
+    std::vector<Json> typing = b.events("user:typing");
+    for (const Json& t : typing) EXPECT_NE(t["userId"].str(), "alice") << t.dump();
+}
+
+// limits.max_users: a user the hub does not know yet is refused (unavailable) once it holds that
+// many; a known user still connects.
+TEST(Capacity, UsersAreCapped) {
+    Rig rig;
+    rig.settings.limits.max_users = 1;
+    rig.start();
+    Client a = rig.connect("alice");
+    Client b = rig.connect_raw("bob", "{\"token\":\"" + rig.token("bob") + "\"}");
+    EXPECT_FALSE(rig.layer->connected(b.id));
+    ASSERT_EQ(b.frames().size(), 1u);
+    Packet p = decode(b.frames()[0]);
+    EXPECT_EQ(p.type, '4') << p.raw;
+    EXPECT_EQ(p.args["data"]["code"].str(), "unavailable") << p.raw;
+    Client a2 = rig.connect("alice");
+    EXPECT_TRUE(rig.layer->connected(a2.id));
+}
+
 } // namespace
 } // namespace outpost::hub::test

@@ -180,4 +180,19 @@ TEST(Expiry, RefreshToAdminEnablesAdminEvents) {
 }
 
 } // namespace
+// ---------------------------------------------------------------- clocks
+
+// The hub reads the wall clock through the transport, like the monotonic one: a transport whose
+// wall clock runs ten days ahead of the machine's decides token validity and stamps serverTime.
+TEST(Clock, WallClockComesFromTheTransport) {
+    Rig rig;
+    rig.t.wall_offset += int64_t(10) * 24 * 3600 * 1000;
+    Client a = rig.connect("alice", [] { TokenOpts o; o.ttl_s = 100; return o; }()); // minted on the transport's clock
+    ASSERT_FALSE(a.events("connection:established").empty());
+    EXPECT_EQ(a.events("connection:established")[0]["serverTime"].num(), double(rig.t.wall_ms()));
+    rig.t.advance(98000); // the warning and the cut follow that clock too
+    EXPECT_FALSE(a.events("auth:expiring").empty());
+    EXPECT_FALSE(a.closed());
+}
+
 } // namespace outpost::hub::test

@@ -1,5 +1,5 @@
 // conformance.cpp - Reference behaviour for protocol conformance suites (see conformance.h).
-#include "hub/conformance.h"
+#include "conformance/conformance.h"
 
 #include <string>
 #include <string_view>
