@@ -94,21 +94,15 @@ Status ServerImpl::start(std::string& error) {
 
 bool ServerImpl::reload_tls(std::string& error) {
     if (opt_.tls_cert_file.empty()) return true;
-    std::string cert, key;
-    if (!platform::read_file(opt_.tls_cert_file, cert, 1 << 20) || !platform::read_file(opt_.tls_key_file, key, 1 << 20)) {
-        error = "cannot read " + opt_.tls_cert_file + " or " + opt_.tls_key_file + ": " + platform::last_error();
+    Result<auth::TlsPair> pair = auth::read_tls_pair(opt_.tls_cert_file, opt_.tls_key_file);
+    if (!pair) {
+        error = pair.status() == Status::io_error ? pair.error().message : "kept the old certificate: " + pair.error().message;
         return false;
     }
-    if (!auth::check_tls_pair(cert, key, error)) {
-        std::fill(key.begin(), key.end(), '\0');
-        error = "kept the old certificate: " + error;
-        return false;
-    }
-    int rc = lws_tls_cert_updated(ctx_, opt_.tls_cert_file.c_str(), opt_.tls_key_file.c_str(), cert.data(), cert.size(),
-                                  key.data(), key.size());
-    std::fill(key.begin(), key.end(), '\0');
+    int rc = lws_tls_cert_updated(ctx_, opt_.tls_cert_file.c_str(), opt_.tls_key_file.c_str(), pair->cert.data(),
+                                  pair->cert.size(), pair->key.data(), pair->key.size());
     if (rc) error = "the TLS library refused the new certificate or key";
-    return rc == 0;
+    return rc == 0; // the key's bytes are wiped as `pair` goes
 }
 
 void ServerImpl::update_options(const ServerOptions& o) {
