@@ -60,11 +60,7 @@ void Hub::confirm(sio::SocketId, Socket& socket, Room& r, int64_t seq, bool read
         rc.second = seq;
         if (store_) store_->submit_cursor(0, u.id, socket.device_id, r.name, -1, seq);
     }
-    adapter_->to_room(r.name, frame("message:status", "{\"room\":" + wire::quoted(r.name) + ",\"userId\":" + wire::quoted(u.id) +
-                                                          ",\"seq\":" + std::to_string(seq) + ",\"status\":\"" +
-                                                          (read ? "read" : "delivered") + "\",\"ts\":" +
-                                                          std::to_string(clock_wall_ms()) + "}"),
-                      {}, user_room(u.id));
+    adapter_->to_room(r.name, frame("message:status", wire::message_status(r.name, u.id, seq, read, clock_wall_ms())), {}, user_room(u.id));
 }
 
 // The recipient acknowledged a message:new: tag.key is the room key (room_key), tag.value the seq.
@@ -136,7 +132,7 @@ void Hub::resend_skipped(sio::SocketId socket_id, Socket& socket, Room& r, int64
             if (m.seq > hi) break;
             if (m.sender == users_[socket.uid].id && m.sender_device == socket.device_id) continue;
             sio::AckTag ack{layer_->new_ack_id(), room_key(r), m.seq};
-            if (layer_->send_frame(socket_id, layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id), false, &ack))
+            if (layer_->send_frame(socket_id, layer_->encode_event(0, wire::message_new(m), ack.id), false, &ack))
                 ++stats_.messages_resent;
             else
                 acks.mark_dropped(room_key(r), m.seq);
@@ -150,7 +146,7 @@ void Hub::on_receipt(sio::SocketId socket_id, Socket& socket, const sio::Event& 
     if (!r) return;
     int64_t seq = int_field(payload, "seq", 0);
     confirm(socket_id, socket, *r, seq, read);
-    reply_ok(socket_id, event.ack_id, "\"room\":" + wire::quoted(r->name) + ",\"seq\":" + std::to_string(seq));
+    reply_ok(socket_id, event.ack_id, wire::room_seq_fields(r->name, seq));
 }
 
 void Hub::on_message_delivered(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload) { on_receipt(socket_id, socket, event, payload, false); }
@@ -165,10 +161,9 @@ void Hub::sync(sio::SocketId socket_id, Socket& socket, User& u) {
     std::vector<Room*> rs;
     for (uint32_t rid : u.rooms) rs.push_back(&rooms_[rid]);
     std::sort(rs.begin(), rs.end(), [](const Room* a, const Room* b) { return a->name < b->name; });
-    std::string latest = "{";
+    std::vector<std::pair<std::string_view, int64_t>> latest;
     for (Room* r : rs) {
-        if (latest.size() > 1) latest += ',';
-        latest += wire::quoted(r->name) + ":" + std::to_string(r->live_seq);
+        latest.emplace_back(r->name, r->live_seq);
         int64_t cursor = cursor_of(u, socket.device_id, *r), newest = r->live_seq;
         if (newest <= cursor) continue;
         int64_t from = cursor, gap_to = 0, replay_max = settings_.limits.replay_max;
@@ -196,13 +191,13 @@ void Hub::sync(sio::SocketId socket_id, Socket& socket, User& u) {
             size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 2;
             sio::AckTag ack{layer_->new_ack_id(), room_key(*r), m.seq};
             if (layer_->transport().queued_bytes(socket_id.session) < budget &&
-                layer_->send_frame(socket_id, layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id), true, &ack))
+                layer_->send_frame(socket_id, layer_->encode_event(0, wire::message_new(m), ack.id), true, &ack))
                 continue;
             layer_->emit(socket_id, wire::sync_gap(r->name, m.seq, newest), nullptr, nullptr, 0, 0, true);
             break;
         }
     }
-    layer_->emit(socket_id, "[\"sync:complete\",{\"rooms\":" + latest + "}}]");
+    layer_->emit(socket_id, wire::sync_complete(latest));
 }
 
 } // namespace outpost::hub

@@ -205,7 +205,7 @@ private:
     void stop_typing(Room& r, uint32_t uid, bool notify);
     void add_member(User& u, Room& r, int64_t joined_seq);
     void remove_member(User& u, Room& r);
-    std::string members_json(const Room& r, bool& truncated) const;
+    std::string joined_fields(const Room& r) const;
     void complete(store::Completion&& c);
     void complete_message(const Pending& payload, const store::Completion& c);
     void fan_out(Room& r, const store::Message& m, sio::SocketId except);

@@ -140,7 +140,7 @@ void Hub::fan_out(Room& r, const store::Message& m, sio::SocketId except) {
     // One encoded frame for every recipient, with one small ack id (PROTOCOL.md §13) that each
     // recipient's ack table maps back to (room, seq).
     sio::AckTag ack{layer_->new_ack_id(), room_key(r), m.seq};
-    pool::FrameRef f = layer_->encode_event(0, "[\"message:new\"," + wire::message(m) + "]", ack.id);
+    pool::FrameRef f = layer_->encode_event(0, wire::message_new(m), ack.id);
     stats_.messages_out += adapter_->room_size(r.name);
     adapter_->to_room(r.name, f, except, {}, &ack);
 }
@@ -153,12 +153,7 @@ void Hub::on_history_get(sio::SocketId socket_id, Socket& socket, const sio::Eve
     Result<std::vector<store::Message>> rows =
         store_->history(r->name, int_field(payload, "before", -1), int_field(payload, "after", -1), int(int_field(payload, "limit", 50)), has_more);
     if (!rows.ok()) return reply_error(socket_id, event.ack_id, event.name, ErrorCode::unavailable, rows.error().message);
-    std::string out = "[";
-    for (size_t i = 0; i < rows->size(); ++i) {
-        if (i) out += ',';
-        out += wire::message((*rows)[i]);
-    }
-    reply_ok(socket_id, event.ack_id, "\"room\":" + wire::quoted(r->name) + ",\"messages\":" + out + "],\"hasMore\":" + (has_more ? "true" : "false"));
+    reply_ok(socket_id, event.ack_id, wire::history_fields(r->name, *rows, has_more));
 }
 
 } // namespace outpost::hub

@@ -56,10 +56,7 @@ void Hub::user_came(User& u, sio::SocketId socket_id, const Socket& socket) {
     if (u.online) return;
     u.online = true;
     ++stats_.users_online;
-    presence_broadcast(u, frame("user:online", "{\"userId\":" + wire::quoted(u.id) + ",\"name\":" +
-                                                   (u.name.empty() ? std::string("null") : wire::quoted(u.name)) +
-                                                   ",\"ts\":" + std::to_string(clock_wall_ms()) + "}"),
-                       false);
+    presence_broadcast(u, frame("user:online", wire::user_online(u.id, u.name, clock_wall_ms())), false);
 }
 
 void Hub::user_left(User& u, sio::SocketId socket_id) {
@@ -83,20 +80,15 @@ void Hub::offline_cb(void* ctx, uint64_t arg, int64_t now) {
     u.offline_due = 0;
     u.online = false;
     --self->stats_.users_online;
-    self->presence_broadcast(u, self->frame("user:offline", "{\"userId\":" + wire::quoted(u.id) + ",\"ts\":" +
-                                                                std::to_string(self->clock_wall_ms()) +
-                                                                ",\"lastSeen\":" + std::to_string(u.last_seen) + "}"),
-                             false);
+    self->presence_broadcast(u, self->frame("user:offline", wire::user_offline(u.id, self->clock_wall_ms(), u.last_seen)), false);
 }
 
 void Hub::on_presence_set(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload) {
     User& u = users_[socket.uid];
     u.status = status_index(string_field(payload, "status"));
     const char* name = kStatuses[u.status];
-    reply_ok(socket_id, event.ack_id, "\"status\":" + wire::quoted(name));
-    presence_broadcast(u, frame("presence:update", "{\"userId\":" + wire::quoted(u.id) + ",\"status\":" + wire::quoted(name) +
-                                                       ",\"ts\":" + std::to_string(clock_wall_ms()) + "}"),
-                       true);
+    reply_ok(socket_id, event.ack_id, wire::status_fields(name));
+    presence_broadcast(u, frame("presence:update", wire::presence_update(u.id, name, clock_wall_ms())), true);
 }
 
 void Hub::on_presence_get(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload) {
@@ -112,17 +104,14 @@ void Hub::on_presence_get(sio::SocketId socket_id, Socket& socket, const sio::Ev
         if (!r || !is_member(users_[socket.uid], *r)) return reply_error(socket_id, event.ack_id, event.name, ErrorCode::not_member, "room: you are not a member");
         for (const auto& [id, seq] : r->members) who.emplace_back(id);
     }
-    std::string out = "[";
-    for (size_t i = 0; i < who.size(); ++i) {
-        auto it = user_index_.find(who[i]);
+    std::vector<wire::PresenceState> states;
+    for (const std::string& id : who) {
+        auto it = user_index_.find(id);
         const User* u = it == user_index_.end() ? nullptr : &users_[it->second];
         bool online = u && u->online;
-        std::string last = online || !u || !u->last_seen ? std::string("null") : std::to_string(u->last_seen);
-        out += std::string(i ? "," : "") + "{\"userId\":" + wire::quoted(who[i]) + ",\"online\":" + (online ? "true" : "false") +
-               ",\"status\":" + wire::quoted(online ? kStatuses[u->status] : "offline") + ",\"lastSeen\":" + last +
-               ",\"devices\":" + std::to_string(u ? devices(*u) : 0) + "}";
+        states.push_back({id, online, online ? kStatuses[u->status] : "offline", online || !u ? 0 : u->last_seen, u ? devices(*u) : 0});
     }
-    reply_ok(socket_id, event.ack_id, "\"presence\":" + out + "]");
+    reply_ok(socket_id, event.ack_id, wire::presence_fields(states));
 }
 
 // ---------------------------------------------------------------- typing

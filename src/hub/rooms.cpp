@@ -79,16 +79,14 @@ size_t Hub::members_held(const Room& r) const {
 
 // ---------------------------------------------------------------- room events
 
-std::string Hub::members_json(const Room& r, bool& truncated) const {
-    std::string out = "[";
-    size_t n = 0;
+std::string Hub::joined_fields(const Room& r) const {
+    std::vector<std::string_view> listed;
     for (const auto& [id, seq] : r.members) {
-        if (n == kMaxMembersListed) break;
-        if (n++) out += ',';
-        out += wire::quoted(id);
+        if (listed.size() == kMaxMembersListed) break;
+        listed.push_back(id);
     }
-    truncated = r.members.size() > kMaxMembersListed;
-    return out + "]";
+    int64_t seq = store_ ? store_->latest_seq(r.name) : 0;
+    return wire::joined_fields(r.name, seq, listed, r.members.size() > kMaxMembersListed);
 }
 
 void Hub::on_room_join(sio::SocketId socket_id, Socket& socket, const sio::Event& event, const cJSON* payload) {
@@ -98,13 +96,7 @@ void Hub::on_room_join(sio::SocketId socket_id, Socket& socket, const sio::Event
         return reply_error(socket_id, event.ack_id, event.name, ErrorCode::forbidden, "room: not allowed by your token");
     User& u = users_[socket.uid];
     Room* existing = find_room(name);
-    if (existing && is_member(u, *existing)) {
-        bool truncated = false;
-        std::string members = members_json(*existing, truncated);
-        int64_t seq = store_ ? store_->latest_seq(name) : 0;
-        return reply_ok(socket_id, event.ack_id, "\"room\":" + wire::quoted(name) + ",\"seq\":" + std::to_string(seq) + ",\"members\":" +
-                                         members + ",\"membersTruncated\":" + (truncated ? "true" : "false"));
-    }
+    if (existing && is_member(u, *existing)) return reply_ok(socket_id, event.ack_id, joined_fields(*existing));
     // Pending joins count like committed ones (pipelined joins must not pass the limits); a second
     // join of a room whose first is still in flight adds nothing.
     if (!existing || !joining(u, *existing)) {
@@ -136,15 +128,13 @@ void Hub::on_room_members(sio::SocketId socket_id, Socket& socket, const sio::Ev
     std::string name = string_field(payload, "room");
     Room* r = find_room(name);
     if (!r || !is_member(users_[socket.uid], *r)) return reply_error(socket_id, event.ack_id, event.name, ErrorCode::not_member, "room: you are not a member");
-    std::string out = "[";
-    size_t n = 0;
+    std::vector<wire::MemberState> listed;
     for (const auto& [id, seq] : r->members) {
-        if (n == kMaxMembersListed) break;
+        if (listed.size() == kMaxMembersListed) break;
         const User& m = users_[user_index_.at(id)];
-        out += std::string(n++ ? "," : "") + "{\"userId\":" + wire::quoted(id) + ",\"online\":" + (m.online ? "true" : "false") +
-               ",\"status\":" + wire::quoted(m.online ? kStatuses[m.status] : "offline") + "}";
+        listed.push_back({id, m.online, m.online ? kStatuses[m.status] : "offline"});
     }
-    reply_ok(socket_id, event.ack_id, "\"room\":" + wire::quoted(name) + ",\"members\":" + out + "]");
+    reply_ok(socket_id, event.ack_id, wire::members_fields(name, listed));
 }
 
 // Applies a committed membership change (or reports the failure) and answers the requester.
@@ -176,17 +166,12 @@ void Hub::complete(store::Completion&& completion) {
         bool fresh = !is_member(u, r);
         add_member(u, r, completion.message.seq);
         if (fresh) adapter_->to_room(r.name, frame("room:member_joined", payload), {}, user_room(u.id));
-        if (!find_socket(request.socket)) return;
-        bool truncated = false;
-        std::string members = members_json(r, truncated);
-        int64_t seq = store_ ? store_->latest_seq(r.name) : 0;
-        reply_ok(request.socket, request.ack_id, "\"room\":" + wire::quoted(r.name) + ",\"seq\":" + std::to_string(seq) + ",\"members\":" +
-                                         members + ",\"membersTruncated\":" + (truncated ? "true" : "false"));
+        if (find_socket(request.socket)) reply_ok(request.socket, request.ack_id, joined_fields(r));
     } else if (request.kind == Pending::leave) {
         bool was = is_member(u, r);
         remove_member(u, r);
         if (was) adapter_->to_room(r.name, frame("room:member_left", payload), {}, user_room(u.id));
-        if (find_socket(request.socket)) reply_ok(request.socket, request.ack_id, "\"room\":" + wire::quoted(r.name));
+        if (find_socket(request.socket)) reply_ok(request.socket, request.ack_id, wire::room_fields(r.name));
         reclaim_if_empty(r);
     }
 }

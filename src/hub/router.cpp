@@ -154,10 +154,7 @@ pool::FrameRef Hub::frame(std::string_view event, std::string_view payload_json)
 
 void Hub::reply_ok(sio::SocketId socket_id, int64_t ack_id, std::string_view fields_json) {
     if (ack_id < 0) return;
-    std::string body = "[{\"ok\":true";
-    if (!fields_json.empty()) body += "," + std::string(fields_json);
-    body += "}]";
-    if (!layer_->ack(socket_id, ack_id, body)) on_slow_consumer(socket_id); // an answer is never dropped silently
+    if (!layer_->ack(socket_id, ack_id, wire::ok_ack(fields_json))) on_slow_consumer(socket_id); // an answer is never dropped silently
 }
 
 void Hub::reply_error(sio::SocketId socket_id, int64_t ack_id, std::string_view event, ErrorCode code, std::string_view message,

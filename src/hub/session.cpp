@@ -24,20 +24,18 @@ auth::VerifyResult Hub::verify(std::string_view token) const {
 // The CONNECT payload's token and deviceId (v3 devices: the handshake's ?deviceId=); false when
 // the socket was refused for a malformed one.
 bool Hub::read_credentials(sio::SocketId socket_id, const sio::ConnectRequest& req, std::string& token, std::string& device_id) {
-    static const char* const kBadDevice =
-        "{\"message\":\"deviceId must be 1-64 chars of [A-Za-z0-9_.@-]\",\"data\":{\"code\":\"invalid_payload\"}}";
+    const std::string bad_device = wire::refusal("deviceId must be 1-64 chars of [A-Za-z0-9_.@-]", "invalid_payload");
     if (req.auth && proto::json::may_hold_nul(req.auth_raw)) { // cJSON would read "a\u0000b" as "a"
         std::vector<proto::json::Member> members;
         if (!proto::json::members(req.auth_raw, members)) {
-            layer_->refuse(socket_id, "{\"message\":\"CONNECT payload: could not be read\",\"data\":{\"code\":\"invalid_payload\"}}");
+            layer_->refuse(socket_id, wire::refusal("CONNECT payload: could not be read", "invalid_payload"));
             return false;
         }
         for (const proto::json::Member& m : members) {
             std::string_view name(m.key.c_str()); // what cJSON reads: up to a NUL
             if ((name != "token" && name != "deviceId") || !(m.value.nul || m.key_nul)) continue;
             bool is_token = name == "token";
-            layer_->refuse(socket_id, std::string("{\"message\":\"") + std::string(name) + ": holds a NUL character\",\"data\":{\"code\":\"" +
-                                          (is_token ? "token_malformed" : "invalid_payload") + "\"}}");
+            layer_->refuse(socket_id, wire::refusal(std::string(name) + ": holds a NUL character", is_token ? "token_malformed" : "invalid_payload"));
             return false;
         }
     }
@@ -46,7 +44,7 @@ bool Hub::read_credentials(sio::SocketId socket_id, const sio::ConnectRequest& r
         const cJSON* d = cJSON_GetObjectItemCaseSensitive(req.auth, "deviceId");
         if (d) {
             if (!cJSON_IsString(d) || !auth::is_valid_user_id(d->valuestring)) {
-                layer_->refuse(socket_id, kBadDevice);
+                layer_->refuse(socket_id, bad_device);
                 return false;
             }
             device_id = d->valuestring;
@@ -54,7 +52,7 @@ bool Hub::read_credentials(sio::SocketId socket_id, const sio::ConnectRequest& r
     } else if (!req.query_device_id.empty()) {
         // An Engine.IO v3 device names itself with ?deviceId= on the handshake (PROTOCOL.md §13).
         if (!auth::is_valid_user_id(req.query_device_id)) {
-            layer_->refuse(socket_id, kBadDevice);
+            layer_->refuse(socket_id, bad_device);
             return false;
         }
         device_id = std::string(req.query_device_id);
@@ -82,8 +80,7 @@ void Hub::refuse_token(sio::SocketId socket_id, const sio::ConnectRequest& req, 
     } else {
         ++auth_log_skipped_;
     }
-    layer_->refuse(socket_id, "{\"message\":" + wire::quoted(auth::auth_code_message(error.code)) + ",\"data\":{\"code\":\"" +
-                                  std::string(code) + "\"}}");
+    layer_->refuse(socket_id, wire::refusal(auth::auth_code_message(error.code), code));
 }
 
 void Hub::on_connect(sio::SocketId socket_id, const sio::ConnectRequest& req) {
@@ -93,7 +90,7 @@ void Hub::on_connect(sio::SocketId socket_id, const sio::ConnectRequest& req) {
                                                 : verify(token);
     if (!verified.ok()) return refuse_token(socket_id, req, verified.error());
     if (!user_index_.count(verified->user_id) && int64_t(users_.size()) >= settings_.limits.max_users)
-        return layer_->refuse(socket_id, "{\"message\":\"the server holds limits.max_users users\",\"data\":{\"code\":\"unavailable\"}}");
+        return layer_->refuse(socket_id, wire::refusal("the server holds limits.max_users users", "unavailable"));
     Socket& socket = socket_table_[socket_id.session.index];
     socket = Socket();
     socket.gen = socket_id.session.gen;
@@ -106,14 +103,8 @@ void Hub::on_connect(sio::SocketId socket_id, const sio::ConnectRequest& req) {
     std::string sid = layer_->accept(socket_id);
     OUTPOST_LOG(info, "connect", "user=%s device=%s remote=%.*s eio=%d", socket.identity.user_id.c_str(), socket.device_id.c_str(),
                 int(req.remote_addr.size()), req.remote_addr.data(), req.eio);
-    std::string established = "[\"connection:established\",{\"userId\":" + wire::quoted(socket.identity.user_id) +
-                              ",\"sid\":\"" + sid + "\",\"deviceId\":" + wire::quoted(socket.device_id) +
-                              ",\"serverTime\":" + std::to_string(clock_wall_ms()) +
-                              ",\"recovered\":false,\"heartbeat\":{\"intervalMs\":" + std::to_string(settings_.ping_interval_ms) +
-                              ",\"timeoutMs\":" + std::to_string(settings_.ping_timeout_ms) +
-                              "},\"limits\":{\"maxPayload\":" + std::to_string(settings_.max_payload) +
-                              ",\"maxBody\":" + std::to_string(settings_.limits.max_body) + "}}]";
-    layer_->emit(socket_id, established);
+    layer_->emit(socket_id, wire::established({socket.identity.user_id, sid, socket.device_id, clock_wall_ms(), settings_.ping_interval_ms,
+                                               settings_.ping_timeout_ms, settings_.max_payload, settings_.limits.max_body}));
     User& u = user(socket.identity.user_id);
     socket.uid = u.uid;
     user_came(u, socket_id, socket);
@@ -133,11 +124,10 @@ void Hub::revoke_rooms(User& u, const Socket& socket) {
             gone.push_back(rid);
     for (uint32_t rid : gone) {
         Room& r = rooms_[rid];
-        std::string room_json = wire::quoted(r.name);
         remove_member(u, r);
         adapter_->to_room(r.name, frame("room:member_left", wire::room_user(r.name, u.id)),
                           {}, user_room(u.id));
-        adapter_->to_room(user_room(u.id), frame("room:revoked", "{\"room\":" + room_json + "}"));
+        adapter_->to_room(user_room(u.id), frame("room:revoked", wire::room_revoked(r.name)));
         OUTPOST_LOG(info, "room_revoked", "user=%s room=%s", u.id.c_str(), r.name.c_str());
         uint64_t token = next_token_++;
         pending_[token] = Pending{Pending::revoke, {}, -1, r.name, u.id, "room:revoked"};
@@ -187,7 +177,7 @@ void Hub::expiry_cb(void* ctx, uint64_t arg, int64_t now) {
         socket->warn_mono = INT64_MAX;
         int64_t cut = socket->cut_mono;
         self->layer_->transport().timers().schedule(cut, expiry_cb, self, arg);
-        self->layer_->emit(socket_id, "[\"auth:expiring\",{\"expiresInMs\":" + std::to_string(cut - now) + "}]");
+        self->layer_->emit(socket_id, wire::auth_expiring(cut - now));
     }
 }
 
@@ -206,7 +196,7 @@ void Hub::on_auth_refresh(sio::SocketId socket_id, Socket& socket, const sio::Ev
         else admins_.erase(std::remove(admins_.begin(), admins_.end(), socket_id), admins_.end());
     }
     schedule_expiry(socket_id, socket);
-    reply_ok(socket_id, event.ack_id, socket.identity.exp ? "\"exp\":" + std::to_string(*socket.identity.exp) : std::string("\"exp\":null"));
+    reply_ok(socket_id, event.ack_id, wire::exp_fields(socket.identity.exp));
 }
 
 void Hub::on_slow_consumer(sio::SocketId socket_id) {
@@ -223,8 +213,7 @@ void Hub::on_slow_consumer(sio::SocketId socket_id) {
 // ---------------------------------------------------------------- admin
 
 void Hub::broadcast_maintenance(std::string_view message) {
-    adapter_->to_all(frame("system:maintenance", "{\"message\":" + wire::quoted(message) + ",\"ts\":" +
-                                                     std::to_string(clock_wall_ms()) + "}"));
+    adapter_->to_all(frame("system:maintenance", wire::maintenance(message, clock_wall_ms())));
 }
 
 size_t Hub::disconnect_user(std::string_view user_id, std::string_view reason) {
@@ -245,7 +234,7 @@ void Hub::on_admin_broadcast(sio::SocketId socket_id, Socket&, const sio::Event&
 void Hub::on_admin_disconnect(sio::SocketId socket_id, Socket&, const sio::Event& event, const cJSON* payload) {
     const char* reason = string_field(payload, "reason");
     size_t n = disconnect_user(string_field(payload, "userId"), reason ? reason : "");
-    if (find_socket(socket_id)) reply_ok(socket_id, event.ack_id, "\"userId\":" + wire::quoted(string_field(payload, "userId")) + ",\"sockets\":" + std::to_string(n));
+    if (find_socket(socket_id)) reply_ok(socket_id, event.ack_id, wire::disconnected_fields(string_field(payload, "userId"), n));
 }
 
 void Hub::on_admin_stats(sio::SocketId socket_id, Socket&, const sio::Event& event, const cJSON*) {
