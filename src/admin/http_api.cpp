@@ -279,10 +279,10 @@ net::HttpResponse HttpApi::publish(std::string_view room, const cJSON* b, std::s
     }
     src_.hub->publish(room, text, client_id, [transport = src_.transport, reply_token](const hub::PublishResult& r) {
         if (!transport) return;
-        if (r.status != Status::ok)
-            transport->http_reply(reply_token, json(503, "{\"code\":\"unavailable\",\"message\":" + hub::wire::quoted(r.error) + "}"));
-        else
-            transport->http_reply(reply_token, json(200, "{\"ok\":true," + hub::wire::stored_fields(r.message, r.duplicate) + "}"));
+        if (r.status != Status::ok) return transport->http_reply(reply_token, error_answer(503, "unavailable", r.error));
+        std::string answer;
+        core::JsonWriter(answer).begin_object().member("ok", true).raw(hub::wire::stored_fields(r.message, r.duplicate)).end_object();
+        transport->http_reply(reply_token, json(200, std::move(answer)));
     });
     net::HttpResponse r;
     r.deferred = true;
