@@ -13,6 +13,7 @@ Driven by the node test through stdin/stdout, one JSON object per line. Argument
     {"cmd":"quit"}            -> disconnects and exits 0
 """
 import json
+import os
 import sys
 import threading
 
@@ -84,4 +85,11 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # python-engineio 4.3's write loop stops as soon as disconnect() turns its state to
+    # "disconnecting": a POST in flight at that moment means the "41" and CLOSE queued behind it
+    # are never sent (or only the "41" is). Its polling GET thread then waits for the server's next
+    # ping (25 s), and the interpreter waits for that thread. The process leaves at once instead;
+    # the server ends that session by its heartbeat, as for a device that lost power.
+    sys.stdout.flush()
+    os._exit(code)
