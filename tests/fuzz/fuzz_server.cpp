@@ -18,7 +18,7 @@
 
 #include "admin/http_api.h"
 #include "core/log.h"
-#include "hub/conformance.h"
+#include "conformance/conformance.h"
 #include "net/server.h"
 #include "platform/platform.h"
 #include "settings/settings.h"
