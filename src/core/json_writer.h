@@ -46,8 +46,10 @@ public:
     JsonWriter& fixed(double v, int decimals);
     JsonWriter& boolean(bool v);
     JsonWriter& null();
-    // Text that already is one valid, compact JSON value (a stored message body, a value
-    // compacted by proto::json::compact), copied as is.
+    // Text that already is valid, compact JSON, copied as is after the separator a value would
+    // get: one value (a stored message body, a value compacted by proto::json::compact), or,
+    // inside an object, a run of `"key":value` members written by a writer of their own (the
+    // hub's answer fields: hub::wire::ok_ack, admin's publish answer).
     JsonWriter& raw(std::string_view json);
 
     // key(name) then the value: member("id", 7), member("ok", true), member("name", "x").
