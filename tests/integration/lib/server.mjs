@@ -91,9 +91,13 @@ export class OutpostServer {
    * @param {'conformance'|'normal'} opts.mode
    * @param {object} [opts.config] keys merged over the mode's base config
    * @param {string} [opts.name] used in log file names
+   * @param {(bin: string, args: string[], dataDir: string) => string[]} [opts.wrap] the command line
+   *   that runs `bin args` (e.g. inside a mount namespace); it must exec the binary, so that
+   *   signals sent to the child reach outpost itself
    */
-  constructor({ mode = 'conformance', config = {}, name = 'outpost' } = {}) {
+  constructor({ mode = 'conformance', config = {}, name = 'outpost', wrap = null } = {}) {
     this.mode = mode;
+    this.wrap = wrap;
     this.extra = config;
     this.name = name;
     this.secret = randomBytes(32).toString('hex');
@@ -132,7 +136,10 @@ export class OutpostServer {
       fs.writeFileSync(this.configFile, JSON.stringify(this.config, null, 2));
     }
     this.appendLog(`=== start ${OUTPOST_BIN} --config ${this.configFile} (port ${this.port})\n`);
-    const proc = spawn(OUTPOST_BIN, ['--config', this.configFile], {
+    const [cmd, ...argv] = this.wrap
+      ? this.wrap(OUTPOST_BIN, ['--config', this.configFile], this.dataDir)
+      : [OUTPOST_BIN, '--config', this.configFile];
+    const proc = spawn(cmd, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env },
     });
