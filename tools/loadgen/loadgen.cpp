@@ -522,8 +522,15 @@ struct Report {
 // CPU and wall clock over a measurement window, for this process and the server.
 struct Window {
     int64_t t0 = 0, t1 = 0, self0 = 0, self1 = 0, srv0 = -1, srv1 = -1;
-    void begin(int pid) { t0 = now_us(); self0 = self_cpu_us(); srv0 = proc_cpu_us(pid); }
-    void end(int pid) { t1 = now_us(); self1 = self_cpu_us(); srv1 = proc_cpu_us(pid); }
+    int64_t disk0 = -1, disk1 = -1, wchar0 = -1, wchar1 = -1; // the server's /proc/PID/io
+    void begin(int pid) {
+        t0 = now_us(), self0 = self_cpu_us(), srv0 = proc_cpu_us(pid);
+        disk0 = proc_io(pid, "write_bytes"), wchar0 = proc_io(pid, "wchar");
+    }
+    void end(int pid) {
+        t1 = now_us(), self1 = self_cpu_us(), srv1 = proc_cpu_us(pid);
+        disk1 = proc_io(pid, "write_bytes"), wchar1 = proc_io(pid, "wchar");
+    }
     double seconds() const { return double(t1 - t0) / 1e6; }
     double server_cpu_s() const { return srv0 >= 0 && srv1 >= 0 ? double(srv1 - srv0) / 1e6 : -1; }
     void report(Report& r, double events, const std::string& per) const {
@@ -536,6 +543,9 @@ struct Window {
             r.add("server_cpu_pct", fmt(100.0 * srv / s, 1));
             r.add(per + "_per_cpu_s", srv > 0 ? fmt(events / srv) : "inf");
         }
+        // Bytes the server wrote in the window: to storage (SD wear) and through write calls.
+        if (disk0 >= 0 && disk1 >= 0) r.add("disk_write_b", disk1 - disk0);
+        if (wchar0 >= 0 && wchar1 >= 0) r.add("wchar_b", wchar1 - wchar0);
     }
 };
 

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -88,6 +89,27 @@ inline int64_t proc_cpu_us(int pid) {
     if (std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
     long hz = sysconf(_SC_CLK_TCK);
     return int64_t((utime + stime) * 1000000ull / uint64_t(hz > 0 ? hz : 100));
+}
+
+// One counter of another process's /proc/PID/io ("write_bytes": bytes it sent to the storage
+// layer; "wchar": bytes it passed to write calls), all its threads together; -1 when unreadable
+// (another user's process, or a kernel without task I/O accounting).
+inline int64_t proc_io(int pid, const char* key) {
+    if (pid <= 0) return -1;
+    char path[64], line[256];
+    std::snprintf(path, sizeof path, "/proc/%d/io", pid);
+    FILE* f = std::fopen(path, "r");
+    if (!f) return -1;
+    int64_t value = -1;
+    size_t n = std::strlen(key);
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::strncmp(line, key, n) == 0 && line[n] == ':') {
+            value = std::strtoll(line + n + 1, nullptr, 10);
+            break;
+        }
+    }
+    std::fclose(f);
+    return value;
 }
 
 // Another process's VmRSS from /proc/PID/status, KiB; -1 when unreadable.
