@@ -132,15 +132,15 @@ const Rule kRules[] = {
     integer("limits.max_users", OUTPOST_AT(limits.max_users), 1, 100000000),
     integer("limits.max_rooms", OUTPOST_AT(limits.max_rooms), 1, 1000000), // room index: 20 bits of an ack key
 
-    object("storage"),
-    choice("storage.synchronous", OUTPOST_AT(storage.synchronous), kSynchronous),
-    integer("storage.commit_interval_ms", OUTPOST_AT(storage.commit_interval_ms), 0, 10000),
-    integer("storage.commit_batch", OUTPOST_AT(storage.commit_batch), 1, 100000),
+    object("storage"), // the writer thread reads these once, when the store opens
+    restart_only(choice("storage.synchronous", OUTPOST_AT(storage.synchronous), kSynchronous)),
+    restart_only(integer("storage.commit_interval_ms", OUTPOST_AT(storage.commit_interval_ms), 0, 10000)),
+    restart_only(integer("storage.commit_batch", OUTPOST_AT(storage.commit_batch), 1, 100000)),
 
     object("retention"),
-    integer("retention.max_messages_per_room", OUTPOST_AT(retention.max_messages_per_room), 1, 1000000000),
-    integer("retention.max_age_s", OUTPOST_AT(retention.max_age_s), 1, 100LL * 365 * kDay / 1000),
-    integer("retention.max_db_bytes", OUTPOST_AT(retention.max_db_bytes), 1, 1LL << 40),
+    restart_only(integer("retention.max_messages_per_room", OUTPOST_AT(retention.max_messages_per_room), 1, 1000000000)),
+    restart_only(integer("retention.max_age_s", OUTPOST_AT(retention.max_age_s), 1, 100LL * 365 * kDay / 1000)),
+    restart_only(integer("retention.max_db_bytes", OUTPOST_AT(retention.max_db_bytes), 1, 1LL << 40)),
 
     object("tls"),
     restart_only(text("tls.cert_file", OUTPOST_AT(tls.cert_file))),

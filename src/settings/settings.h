@@ -133,8 +133,8 @@ Result<Settings> parse_settings(std::string_view json_text, std::string_view sou
 Result<Settings> load_settings_file(const std::string& path);
 
 // Which keys a reload (SIGHUP) applies is declared once, per key, in the table: a few need a
-// restart (the listener, the connection pools, the data folder, conformance mode, TLS files);
-// every other key is live.
+// restart (the listener, the connection pools, the data folder, conformance mode, the store's
+// commit and retention settings, TLS files); every other key is live.
 //
 // `next` with each restart-only setting put back to its value in `running`: what a reload applies.
 Settings keep_restart_settings(const Settings& running, Settings next);

@@ -507,7 +507,8 @@ TEST(SettingsReload, LiveChangesAloneNeedNoRestart) {
 
 TEST(SettingsReload, EachRestartOnlyKeyAloneNeedsARestart) {
     for (const char* doc : {R"({"host": "::1"})", R"({"port": 1})", R"({"max_connections": 2})", R"({"data_dir": "d"})",
-                            R"({"conformance": true})", R"({"tls": {"cert_file": "c", "key_file": "k"}})"}) {
+                            R"({"conformance": true})", R"({"storage": {"commit_batch": 7}})",
+                            R"({"retention": {"max_age_s": 60}})", R"({"tls": {"cert_file": "c", "key_file": "k"}})"}) {
         auto next = parse(doc);
         ASSERT_TRUE(next.ok()) << doc << ": " << error_of(next);
         EXPECT_TRUE(needs_restart(Settings(), *next)) << doc;
@@ -516,7 +517,7 @@ TEST(SettingsReload, EachRestartOnlyKeyAloneNeedsARestart) {
 
 TEST(SettingsReload, RestartKeysAreNamedByTopLevelKey) {
     // The reload_partial log line says exactly what main.cpp wrote by hand before.
-    EXPECT_EQ(restart_keys(), "host, port, max_connections, data_dir, conformance and tls");
+    EXPECT_EQ(restart_keys(), "host, port, max_connections, data_dir, conformance, storage, retention and tls");
 }
 
 } // namespace
