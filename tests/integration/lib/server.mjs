@@ -14,6 +14,9 @@ import { sleep } from './wait.mjs';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..', '..');
 export const OUTPOST_BIN = process.env.OUTPOST_BIN || path.join(REPO, 'build', 'test', 'outpost');
+// OUTPOST_RUNNER runs a cross-built binary under an emulator (qemu-aarch64, qemu-arm): qemu-user
+// runs the program in its own process, so signals sent to it reach outpost.
+const RUNNER = process.env.OUTPOST_RUNNER ? [process.env.OUTPOST_RUNNER] : [];
 export const ADMIN_TOKEN = 'test-admin';
 const ARTIFACTS = path.resolve(HERE, '..', 'artifacts');
 const LOG_LIMIT = 4 * 1024 * 1024;
@@ -138,7 +141,7 @@ export class OutpostServer {
     this.appendLog(`=== start ${OUTPOST_BIN} --config ${this.configFile} (port ${this.port})\n`);
     const [cmd, ...argv] = this.wrap
       ? this.wrap(OUTPOST_BIN, ['--config', this.configFile], this.dataDir)
-      : [OUTPOST_BIN, '--config', this.configFile];
+      : [...RUNNER, OUTPOST_BIN, '--config', this.configFile];
     const proc = spawn(cmd, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env },
