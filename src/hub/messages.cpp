@@ -125,7 +125,8 @@ void Hub::complete_message(const Pending& request, const store::Completion& comp
         return;
     }
     if (request.published) request.published(PublishResult{Status::ok, {}, m, completion.duplicate});
-    else if (find_socket(request.socket)) reply_ok(request.socket, request.ack_id, wire::stored_fields(m, completion.duplicate));
+    else if (request.ack_id >= 0 && find_socket(request.socket)) // a send without an ack gets no answer
+        reply_ok(request.socket, request.ack_id, wire::stored_fields(m, completion.duplicate));
     Room& r = room(m.room);
     if (!completion.duplicate) {
         ++stats_.messages_in;
