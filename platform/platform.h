@@ -1,6 +1,6 @@
 // platform.h - Everything Outpost needs from the operating system, behind one small API.
-// Owns: clocks, randomness, signals, service notification, log sink, fd limits, socket peer state,
-// files (with the file syscall table tests override to inject storage faults).
+// Owns: clocks, randomness, signals, service notification, log sink, fd limits, memory mapped on
+// demand, socket peer state, files (with the file syscall table tests override to inject storage faults).
 // One implementation per folder (posix/ for any POSIX system, linux/ adds systemd and Linux
 // specifics); src/ calls only this header and never includes an OS header itself.
 #pragma once
@@ -43,6 +43,17 @@ bool log_to_journal();
 // Raises the open-file limit to at least `wanted` if the hard limit allows; returns the limit
 // now in force (soft), or -1 when it cannot be read.
 int64_t raise_fd_limit(int64_t wanted);
+
+// ---- Memory for fixed-capacity tables
+// Zero-filled memory whose address space is reserved now and whose pages the system commits
+// only when they are first written: a table sized for max_connections at start costs resident
+// memory for the slots in use, not for its capacity. Page-aligned; null when it cannot be had
+// (or `bytes` is 0). Give back with unmap_zeroed and the same `bytes`.
+void* map_zeroed(size_t bytes);
+void unmap_zeroed(void* p, size_t bytes);
+// Bytes of [p, p + bytes) resident in memory now (p from map_zeroed); -1 where the system cannot
+// tell. For tests and footprint figures.
+int64_t resident_bytes(const void* p, size_t bytes);
 
 // ---- Sockets
 // What the kernel knows of a connected TCP socket's peer, without reading from it: `open`;

@@ -2,6 +2,8 @@
 // Owns: datagrams to $NOTIFY_SOCKET (path or '@' abstract address), the watchdog interval from
 // $WATCHDOG_USEC/$WATCHDOG_PID, and the stderr log sink with "<N>" priority prefixes when
 // stderr is the journal ($JOURNAL_STREAM). Never: links libsystemd, or blocks on the manager.
+#include "platform/posix/abi64.h" // first: fstat() of stderr answers for 64-bit inode numbers
+
 #include "platform/platform.h"
 #include "platform/posix/fd_io.h"
 

@@ -2,11 +2,14 @@
 // Owns: clocks, kernel randomness, signal flags, the fd limit, files, the environment and
 // the last error. Never: uses a glibc-only call without a fallback (it must build on musl
 // and the BSDs); service notification and the log sink live in each backend's service.cpp.
+#include "platform/posix/abi64.h" // first: before any system header
+
 #include "platform/platform.h"
 #include "platform/posix/fd_io.h"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -18,6 +21,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #if defined(__linux__) && __has_include(<sys/random.h>)
 #include <sys/random.h>
@@ -25,6 +29,10 @@
 #endif
 
 namespace outpost::platform {
+
+// 32-bit targets: abi64.h must have taken effect (a glibc older than 2.34 ignores _TIME_BITS).
+static_assert(sizeof(time_t) >= 8, "time_t must be 64 bits (32-bit glibc: 2.34 or later, _TIME_BITS=64)");
+static_assert(sizeof(off_t) >= 8, "off_t must be 64 bits (_FILE_OFFSET_BITS=64)");
 
 namespace {
 
@@ -230,7 +238,7 @@ int64_t raise_fd_limit(int64_t wanted) {
         (void)failed();
         return -1;
     }
-    auto as_int = [](rlim_t v) { return v == RLIM_INFINITY || v > INT64_MAX ? INT64_MAX : static_cast<int64_t>(v); };
+    auto as_int = [](rlim_t v) { return v == RLIM_INFINITY || uint64_t(v) > uint64_t(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(v); };
     if (wanted <= as_int(rl.rlim_cur)) return as_int(rl.rlim_cur);
     rlim_t target = static_cast<rlim_t>(wanted);
     if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) target = rl.rlim_max;
@@ -241,6 +249,50 @@ int64_t raise_fd_limit(int64_t wanted) {
         return as_int(rl.rlim_cur);
     }
     return as_int(target);
+}
+
+// ---- Memory for fixed-capacity tables
+
+void* map_zeroed(size_t bytes) {
+    if (bytes == 0) return nullptr;
+    // A private anonymous mapping: the kernel hands out zero pages as they are first written.
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        (void)failed();
+        return nullptr;
+    }
+#if defined(MADV_NOHUGEPAGE)
+    // Where transparent huge pages are "always", the first write to a slot would commit 2 MiB
+    // around it; small pages keep the cost of a slot near its size.
+    (void)madvise(p, bytes, MADV_NOHUGEPAGE);
+#endif
+    return p;
+}
+
+void unmap_zeroed(void* p, size_t bytes) {
+    if (p) munmap(p, bytes);
+}
+
+namespace {
+// mincore() takes `void*` and `unsigned char*` on Linux, `const void*` and `char*` on the BSDs.
+template <class Addr, class Vec>
+int call_mincore(int (*fn)(Addr, size_t, Vec*), const void* p, size_t len, unsigned char* vec) {
+    return fn((Addr)(const_cast<void*>(p)), len, reinterpret_cast<Vec*>(vec));
+}
+} // namespace
+
+int64_t resident_bytes(const void* p, size_t bytes) {
+    long page = sysconf(_SC_PAGESIZE);
+    if (!p || page <= 0) return -1;
+    size_t pages = (bytes + size_t(page) - 1) / size_t(page);
+    std::vector<unsigned char> vec(pages);
+    if (call_mincore(&mincore, p, pages * size_t(page), vec.data()) != 0) {
+        (void)failed();
+        return -1;
+    }
+    int64_t resident = 0;
+    for (unsigned char v : vec) resident += (v & 1) ? page : 0;
+    return resident;
 }
 
 // ---- Files

@@ -22,7 +22,7 @@ net::ServerOptions server_options(const settings::Settings& s) {
     o.allow_eio3 = s.allow_eio3;
     o.engineio_endpoint = s.conformance;
     o.cors_origins = s.cors_origins;
-    o.max_send_queue_bytes = size_t(s.limits.max_send_queue_bytes);
+    o.max_send_queue_bytes = uint64_t(s.limits.max_send_queue_bytes);
     o.connect_per_ip_burst = s.rate_limits.connect_per_ip.burst;
     o.connect_per_ip_per_ms = s.rate_limits.connect_per_ip.per_ms;
     o.tls_cert_file = s.tls.cert_file;

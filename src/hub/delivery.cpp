@@ -187,10 +187,11 @@ void Hub::sync(sio::SocketId socket_id, Socket& socket, User& u) {
             if (m.sender == u.id && m.sender_device == socket.device_id) continue; // it has its own messages
             // Replay is one burst at connect: it may pass the send-queue limit up to twice it
             // (the transport's hard bound, 4 times, leaves room for live traffic meanwhile);
-            // past that the rest of the room is a gap to page.
-            size_t budget = size_t(settings_.limits.max_send_queue_bytes) * 2;
+            // past that the rest of the room is a gap to page. In 64 bits: the limit may be
+            // 2^32, which a 32-bit size_t would wrap to a budget of 0 (every replay a gap).
+            uint64_t budget = uint64_t(settings_.limits.max_send_queue_bytes) * 2;
             sio::AckTag ack{layer_->new_ack_id(), room_key(*r), m.seq};
-            if (layer_->transport().queued_bytes(socket_id.session) < budget &&
+            if (uint64_t(layer_->transport().queued_bytes(socket_id.session)) < budget &&
                 layer_->send_frame(socket_id, layer_->encode_event(0, wire::message_new(m), ack.id), true, &ack))
                 continue;
             layer_->emit(socket_id, wire::sync_gap(r->name, m.seq, newest), nullptr, nullptr, 0, 0, true);

@@ -10,7 +10,8 @@ namespace outpost::hub {
 
 std::vector<std::string> Hub::recent_disconnects() const { return {recent_disconnects_.begin(), recent_disconnects_.end()}; }
 
-Hub::Hub(const settings::Settings& settings, size_t max_sessions) : settings_(settings), socket_table_(max_sessions) {}
+Hub::Hub(const settings::Settings& settings, size_t max_sessions)
+    : settings_(settings), socket_table_(max_sessions, core::SlotMode::mirror) {}
 Hub::~Hub() = default;
 
 void Hub::attach(sio::SocketLayer* layer, store::Store* store) {
@@ -25,8 +26,7 @@ void Hub::set_settings(const settings::Settings& s) {
     settings_ = s;
     if (!limits_changed || !layer_) return;
     int64_t now = clock_mono_ms();
-    for (Socket& socket : socket_table_)
-        if (socket.live) reset_buckets(socket, now);
+    socket_table_.for_each([&](Socket& socket) { reset_buckets(socket, now); });
 }
 
 // Every rate-limit class of a socket full at its configured burst.
@@ -72,11 +72,7 @@ void Hub::on_store_ready() {
 
 // ---------------------------------------------------------------- lookups
 
-Hub::Socket* Hub::find_socket(sio::SocketId socket_id) {
-    if (socket_id.session.index >= socket_table_.size()) return nullptr;
-    Socket& socket = socket_table_[socket_id.session.index];
-    return socket.live && socket.gen == socket_id.session.gen ? &socket : nullptr;
-}
+Hub::Socket* Hub::find_socket(sio::SocketId socket_id) { return socket_table_.find(socket_id.session); }
 
 Hub::User& Hub::user(std::string_view id) {
     auto it = user_index_.find(id);

@@ -21,6 +21,7 @@
 
 #include "auth/jwt.h"
 #include "auth/keys.h"
+#include "core/slot_table.h"
 #include "core/token_bucket.h"
 #include "hub/adapter.h"
 #include "hub/limits.h"
@@ -134,9 +135,7 @@ private:
         std::vector<std::pair<uint32_t, int64_t>> typing; // uid -> expiry (monotonic ms)
         int64_t live_seq = 0; // highest seq fanned out (replays stop here, live traffic starts after)
     };
-    struct Socket {
-        uint32_t gen = 0;
-        bool live = false;
+    struct Socket { // a slot of socket_table_, live from on_connect to on_disconnect
         auth::Identity identity;
         std::string device_id;
         uint32_t uid = 0;
@@ -249,7 +248,7 @@ private:
     std::unique_ptr<LocalAdapter> adapter_;
     const auth::KeySet* keys_ = nullptr;
     std::function<std::string()> stats_json_;
-    std::vector<Socket> socket_table_;
+    core::SlotTable<Socket> socket_table_; // mirrors the transport's session slots
     std::deque<User> users_;
     std::unordered_map<std::string_view, uint32_t> user_index_; // keys: User::id (users_ never moves one)
     std::deque<Room> rooms_;             // slots; the free ones are listed in free_rooms_

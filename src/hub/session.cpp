@@ -91,10 +91,10 @@ void Hub::on_connect(sio::SocketId socket_id, const sio::ConnectRequest& req) {
     if (!verified.ok()) return refuse_token(socket_id, req, verified.error());
     if (!user_index_.count(verified->user_id) && int64_t(users_.size()) >= settings_.limits.max_users)
         return layer_->refuse(socket_id, wire::refusal("the server holds limits.max_users users", "unavailable"));
-    Socket& socket = socket_table_[socket_id.session.index];
+    Socket* slot = socket_table_.claim(socket_id.session);
+    if (!slot) return layer_->refuse(socket_id, wire::refusal("the server holds max_connections sockets", "unavailable"));
+    Socket& socket = *slot;
     socket = Socket();
-    socket.gen = socket_id.session.gen;
-    socket.live = true;
     socket.identity = std::move(verified).value();
     socket.device_id = device_id;
     reset_buckets(socket, clock_mono_ms());
@@ -145,8 +145,8 @@ void Hub::on_disconnect(sio::SocketId socket_id, std::string_view reason) {
     user_left(users_[socket->uid], socket_id);
     recent_disconnects_.push_back(std::to_string(clock_wall_ms()) + " " + socket->identity.user_id + " " + std::string(reason));
     if (recent_disconnects_.size() > kRecentDisconnects) recent_disconnects_.pop_front();
-    socket->live = false;
     socket->identity = auth::Identity();
+    socket_table_.release(socket_id.session);
     --socket_count_;
 }
 

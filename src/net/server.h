@@ -23,7 +23,7 @@ struct ServerOptions {
     bool allow_eio3 = true;
     bool engineio_endpoint = false; // /engine.io/ (conformance mode)
     std::vector<std::string> cors_origins{"*"};
-    size_t max_send_queue_bytes = 262144;
+    uint64_t max_send_queue_bytes = 262144; // up to 2^32: 64 bits on every target (size_t may be 32)
     int64_t connect_per_ip_burst = 60;      // new sessions per client address:
     int64_t connect_per_ip_per_ms = 60000;  // `burst` every `per_ms` (HTTP 429 beyond)
     std::string tls_cert_file, tls_key_file;
@@ -32,7 +32,8 @@ struct ServerOptions {
 
 class Server : public Transport {
 public:
-    // Allocates the session pool (max_connections slots) up front.
+    // Reserves the session pool (max_connections slots) up front; a slot's memory is committed
+    // when a session first uses it.
     static std::unique_ptr<Server> create(const ServerOptions& options);
     ~Server() override = default;
 

@@ -185,23 +185,24 @@ void ServerImpl::kick(Session& s) {
 // client that does not come back), or at once past kHardQueueFactor times the limit, which bounds
 // the memory of every session. A single frame larger than that still goes when nothing else
 // waits (a large history page is slow, not a reason to cut). `bypass_limit` is for the last
-// words before a cut.
+// words before a cut. The limits are compared in 64 bits: the setting goes up to 2^32, which a
+// 32-bit size_t cannot hold (nor 4 times it).
 bool ServerImpl::enqueue(Session& s, const FrameRef& f, bool bypass_limit) {
     if (!f) return false;
-    size_t soft = opt_.max_send_queue_bytes;
+    uint64_t soft = opt_.max_send_queue_bytes;
     int64_t now = platform::monotonic_ms();
     if (!bypass_limit && s.queued_bytes > 0) {
-        if (s.queued_bytes + f->len > soft * kHardQueueFactor) return false;
+        if (uint64_t(s.queued_bytes) + f->len > soft * kHardQueueFactor) return false;
         if (s.stall_since && now - s.stall_since > opt_.ping_timeout_ms) return false;
     }
     if (!push(s, f)) return false;
-    if (s.queued_bytes > soft && !s.stall_since) s.stall_since = now;
+    if (uint64_t(s.queued_bytes) > soft && !s.stall_since) s.stall_since = now;
     return true;
 }
 
 // Called after a write: progress resets the stall clock; a queue still over the limit starts it anew.
 void ServerImpl::wrote(Session& s, bool kernel_took_all) {
-    if (s.queued_bytes <= opt_.max_send_queue_bytes) s.stall_since = 0;
+    if (uint64_t(s.queued_bytes) <= opt_.max_send_queue_bytes) s.stall_since = 0;
     else if (kernel_took_all || !s.stall_since) s.stall_since = platform::monotonic_ms();
 }
 
@@ -252,8 +253,8 @@ void ServerImpl::handle_packet(Session& s, const EioPacket& p) {
             arm_heartbeat(s, s.dead_at);
             if (!enqueue(s, FrameRef::text_packet('3', p.data), false)) {
                 ++stats_.closed_slow_consumer;
-                OUTPOST_LOG(info, "slow_consumer", "sid=%.*s queued=%zu limit=%zu cause=\"pongs not read\"", int(kSidChars), s.sid_chars,
-                            s.queued_bytes, opt_.max_send_queue_bytes);
+                OUTPOST_LOG(info, "slow_consumer", "sid=%.*s queued=%zu limit=%llu cause=\"pongs not read\"", int(kSidChars), s.sid_chars,
+                            s.queued_bytes, (unsigned long long)opt_.max_send_queue_bytes);
                 kill_session(s, "slow consumer (pongs not read)");
             }
             return;

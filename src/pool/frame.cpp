@@ -12,6 +12,9 @@ namespace {
 FrameStats g_stats;
 }
 
+// A frame lives in a small_alloc block: it may not ask for more alignment than the block has.
+static_assert(alignof(Frame) <= kSmallAllocAlign, "Frame is over-aligned for small_alloc");
+
 const FrameStats& frame_stats() { return g_stats; }
 
 Frame* frame_alloc(size_t len, bool binary) {

@@ -17,7 +17,7 @@ struct Frame {
     uint32_t refs;
     uint32_t len;
     bool binary; // a binary message (raw bytes); otherwise an Engine.IO text packet "<type><data>"
-    alignas(16) unsigned char storage[1];
+    alignas(std::max_align_t) unsigned char storage[1]; // no more than small_alloc gives (kSmallAllocAlign)
 
     unsigned char* data() { return storage + kFrameHeadroom; }
     const unsigned char* data() const { return storage + kFrameHeadroom; }

@@ -11,11 +11,13 @@ constexpr uint32_t kClasses = sizeof kClassSize / sizeof kClassSize[0];
 constexpr uint32_t kSystem = kClasses;       // a block malloc'ed at its own size
 constexpr size_t kCacheBytesPerClass = 128u << 10; // the most kept for reuse in one class
 
-// Before every block; 16 bytes keep the payload as aligned as malloc's.
-struct alignas(16) Header {
+// Before every block; its size, alignof(std::max_align_t), keeps the payload as aligned as the
+// malloc'ed block under it, which is all malloc promises (8 bytes on 32-bit ARM: promising 16
+// there would place 16-aligned objects on 8-aligned addresses).
+struct alignas(kSmallAllocAlign) Header {
     uint32_t cls;
 };
-static_assert(sizeof(Header) == 16);
+static_assert(sizeof(Header) == kSmallAllocAlign);
 
 struct FreeBlock {
     FreeBlock* next;

@@ -11,7 +11,9 @@
 
 namespace outpost::pool {
 
-// Like malloc/free (alignment 16). `small_free(nullptr)` does nothing.
+// Like malloc/free, with malloc's alignment: kSmallAllocAlign, alignof(std::max_align_t) (16 on
+// x86-64 and arm64, 8 on 32-bit ARM, whose malloc gives no more). `small_free(nullptr)` does nothing.
+constexpr size_t kSmallAllocAlign = alignof(std::max_align_t);
 void* small_alloc(size_t n);
 void small_free(void* p);
 

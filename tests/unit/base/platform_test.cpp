@@ -1,5 +1,5 @@
 // platform_test.cpp - Unit tests for the platform layer (platform/platform.h).
-// Owns: checks of clocks, randomness, signals, fd limits, files, the environment, and of the
+// Owns: checks of clocks, randomness, signals, fd limits, memory mapped on demand, files, the environment, and of the
 // linux backend's systemd notify protocol, watchdog interval and journald detection.
 #include "platform/platform.h"
 
@@ -234,6 +234,28 @@ TEST(PlatformFdLimit, ReportsAndRaisesTheSoftLimit) {
     EXPECT_EQ(raise_fd_limit(hard + 1000), hard); // capped at the hard limit
     ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
     EXPECT_EQ(static_cast<int64_t>(rl.rlim_cur), hard);
+}
+
+// ---- Memory mapped on demand
+
+TEST(PlatformMemory, ZeroedMappingIsResidentOnlyWhereWritten) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    const size_t bytes = 1024 * page;
+    auto* p = static_cast<unsigned char*>(map_zeroed(bytes));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % page, 0u);
+    EXPECT_EQ(resident_bytes(p, bytes), 0); // reserved, not committed
+    p[3 * page + 5] = 1;
+    p[700 * page] = 2;
+    EXPECT_EQ(resident_bytes(p, bytes), int64_t(2 * page)); // only the two pages written
+    EXPECT_EQ(p[3 * page + 5], 1);
+    // Reads see zeros (mincore counts a page read as resident: the shared zero page, which the
+    // process' RSS does not count).
+    EXPECT_EQ(p[0], 0);
+    EXPECT_EQ(p[bytes - 1], 0);
+    unmap_zeroed(p, bytes);
+    EXPECT_EQ(map_zeroed(0), nullptr);
+    unmap_zeroed(nullptr, 0); // nothing to give back
 }
 
 // ---- Files

@@ -1,6 +1,7 @@
 // key_index_test.cpp - KeyIndex: find, insert and backward-shift erase, including collisions
 // and probe runs that wrap around the end of the table.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <random>
 #include <set>
@@ -71,6 +72,23 @@ TEST(KeyIndex, RandomChurnMatchesASet) {
         for (uint32_t i = 0; i < n; ++i)
             ASSERT_EQ(index.find(keys[i]), live.count(i) ? i : index.kNone) << "step " << step << " slot " << i;
     }
+}
+
+// The table is sized for its capacity at construction but only the pages entries land in become
+// resident (the old table filled every entry with kNone up front: 8 MiB for a million slots).
+TEST(KeyIndex, TableIsResidentOnlyWhereEntriesLand) {
+    std::vector<std::string> keys = {"alpha", "beta", "gamma"};
+    KeyIndex<KeyOf> index(1000000, KeyOf{&keys}); // 2^21 entries, 8 MiB
+    int64_t at_start = index.resident_bytes();
+    ASSERT_GE(at_start, 0) << "resident_bytes() is not available here";
+    EXPECT_EQ(at_start, 0);
+    EXPECT_EQ(index.find("alpha"), index.kNone); // an untouched table reads as empty
+    for (uint32_t i = 0; i < keys.size(); ++i) index.insert(i);
+    for (uint32_t i = 0; i < keys.size(); ++i) EXPECT_EQ(index.find(keys[i]), i);
+    EXPECT_LE(index.resident_bytes(), 4 * sysconf(_SC_PAGESIZE)); // a page per entry, one per probe read
+    index.erase(1);
+    EXPECT_EQ(index.find("beta"), index.kNone);
+    EXPECT_EQ(index.find("gamma"), 2u);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "core/slot_table.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -98,6 +99,82 @@ TEST(SlotTable, ForEachVisitsLiveSlotsAndMayRelease) {
     });
     EXPECT_EQ(seen, (std::vector<int>{0, 2, 3}));
     EXPECT_EQ(t.size(), 0u);
+}
+
+// A 1 KiB slot value that counts its constructions and destructions.
+struct Counted {
+    static inline int made = 0, gone = 0;
+    Counted() { ++made; }
+    ~Counted() { ++gone; }
+    Counted(const Counted&) = delete;
+    Counted& operator=(const Counted&) = delete;
+    char bytes[1024];
+};
+
+// The capacity is reserved, not committed: nothing is constructed or made resident at start, and
+// a slot costs memory from its first use on (the old table constructed all its slots up front:
+// made == capacity, and the whole block resident).
+TEST(SlotTable, CapacityCostsNothingUntilSlotsAreUsed) {
+    Counted::made = Counted::gone = 0;
+    {
+        SlotTable<Counted> t(100000); // 100 MiB of capacity
+        EXPECT_EQ(Counted::made, 0);
+        EXPECT_EQ(t.high_water(), 0u);
+        int64_t at_start = t.resident_bytes();
+        ASSERT_GE(at_start, 0) << "resident_bytes() is not available here";
+        EXPECT_EQ(at_start, 0);
+        SlotId a = t.id_of(*t.acquire()), b = t.id_of(*t.acquire());
+        ASSERT_NE(t.acquire(), nullptr);
+        EXPECT_EQ(Counted::made, 3);
+        EXPECT_EQ(t.high_water(), 3u);
+        const int64_t page = sysconf(_SC_PAGESIZE);
+        EXPECT_LE(t.resident_bytes(), 5 * page); // 3 KiB of values, a page of each bookkeeping array
+        t.release(a);
+        EXPECT_EQ(t.id_of(*t.acquire()).index, a.index); // reused: constructed once
+        EXPECT_EQ(Counted::made, 3);
+        EXPECT_NE(t.find(b), nullptr);
+    }
+    EXPECT_EQ(Counted::gone, 3); // the table destroys what it constructed, and only that
+}
+
+// Capacity stays exact with lazy slots: the capacity+1-th acquire is refused, every slot is
+// handed out once in index order, then the freed ones come back last in, first out.
+TEST(SlotTable, LazySlotsKeepTheCapacityExact) {
+    SlotTable<int> t(1000);
+    for (uint32_t i = 0; i < 1000; ++i) {
+        int* v = t.acquire();
+        ASSERT_NE(v, nullptr);
+        EXPECT_EQ(t.id_of(*v).index, i);
+    }
+    EXPECT_TRUE(t.full());
+    EXPECT_EQ(t.acquire(), nullptr);
+    t.release(t.id_of(t.at(10)));
+    t.release(t.id_of(t.at(500)));
+    EXPECT_EQ(t.id_of(*t.acquire()).index, 500u);
+    EXPECT_EQ(t.id_of(*t.acquire()).index, 10u);
+    EXPECT_EQ(t.acquire(), nullptr);
+}
+
+// A mirror constructs the slots its issuer hands out, in whatever order they are claimed.
+TEST(SlotTable, MirrorConstructsOnlyClaimedSlots) {
+    Counted::made = Counted::gone = 0;
+    {
+        SlotTable<Counted> mirror(5000, SlotMode::mirror);
+        ASSERT_NE(mirror.claim(SlotId{4000, 1}), nullptr);
+        ASSERT_NE(mirror.claim(SlotId{7, 3}), nullptr);
+        EXPECT_EQ(Counted::made, 2);
+        EXPECT_EQ(mirror.high_water(), 4001u); // a mark, not a count
+        int visited = 0;
+        mirror.for_each([&](Counted&) { ++visited; });
+        EXPECT_EQ(visited, 2);
+        EXPECT_TRUE(mirror.release(SlotId{4000, 1}));
+        EXPECT_EQ(mirror.find(SlotId{4000, 1}), nullptr);
+        ASSERT_NE(mirror.claim(SlotId{4000, 2}), nullptr);
+        EXPECT_EQ(Counted::made, 2);
+        EXPECT_FALSE(mirror.live(8)); // below the mark, never claimed
+        EXPECT_EQ(mirror.find(SlotId{8, 0}), nullptr);
+    }
+    EXPECT_EQ(Counted::gone, 2);
 }
 
 TEST(SlotId, PackRoundTrip) {

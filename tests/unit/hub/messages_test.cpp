@@ -297,6 +297,18 @@ TEST_F(Messages, AckAfterTheAckTableDroppedEntriesDoesNotSkipThem) {
     EXPECT_EQ(delivered_seq(a1), n);
 }
 
+// The largest limits.max_send_queue_bytes (2^32) is a replay budget of 2^33 bytes, not 0: a
+// 32-bit size_t wrapped it (every replayed message became a sync:gap on armhf).
+TEST_F(Messages, ReplayBudgetHoldsTheLargestSendQueueLimit) {
+    rig.settings.limits.max_send_queue_bytes = 4294967296;
+    rig.hub->set_settings(rig.settings);
+    send(a1, R"("room":"lobby","body":"one","clientId":"q1")", 1);
+    send(a1, R"("room":"lobby","body":"two","clientId":"q2")", 2);
+    Client tablet = rig.connect("bob", {}, "tablet");
+    std::vector<std::string> want{"connection:established", "message:new", "message:new", "sync:complete"};
+    EXPECT_EQ(tablet.event_names(), want);
+}
+
 TEST_F(Messages, GapBeforeReplayWhenMoreThanReplayMaxWereMissed) {
     rig.settings.limits.replay_max = 2;
     rig.hub->set_settings(rig.settings);

@@ -1,13 +1,15 @@
 // frame_test.cpp - pool::FrameRef reference counting (copy, move, assign, release) and the live
-// counters of frame_stats(); text_packet / copy_of contents and the write headroom.
+// counters of frame_stats(); text_packet / copy_of contents, the write headroom and alignment.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "pool/frame.h"
+#include "pool/small_alloc.h"
 
 namespace outpost::pool {
 namespace {
@@ -44,6 +46,29 @@ TEST(Frame, TextPacketAndCopyOf) {
     EXPECT_EQ(snap.frames(), 0);
     EXPECT_EQ(snap.bytes(), 0);
     EXPECT_EQ(snap.allocs(), 4); // allocations only grow
+}
+
+// Every frame sits where its type's alignment says, whatever its size class (from a free list or
+// straight from malloc) and on whichever thread: the old 16-byte promise put 16-aligned frames on
+// malloc's 8-byte boundaries on 32-bit ARM.
+TEST(Frame, FramesAreAlignedForTheirType) {
+    auto check = [] {
+        std::vector<FrameRef> frames;
+        for (size_t len : {0, 1, 7, 40, 100, 300, 900, 2000, 5000, 70000})
+            for (int i = 0; i < 8; ++i) frames.push_back(FrameRef::copy_of(std::string(len, 'x'), false));
+        for (const FrameRef& f : frames) {
+            ASSERT_TRUE(f);
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(f.get()) % alignof(Frame), 0u) << "len " << f->len;
+        }
+        frames.clear(); // back to the free lists: the next round reuses them
+    };
+    check();
+    std::thread bound([&] {
+        small_alloc_bind_thread();
+        check();
+        check();
+    });
+    bound.join();
 }
 
 TEST(Frame, CopiesShareOneFrame) {

@@ -29,7 +29,7 @@ TEST(SmallAlloc, UnboundThreadUsesMallocAndFree) {
     uint64_t reused = small_alloc_stats().reused;
     void* a = small_alloc(100);
     ASSERT_NE(a, nullptr);
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 16, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % kSmallAllocAlign, 0u);
     small_free(a);
     void* b = small_alloc(100);
     small_free(b);
@@ -41,7 +41,7 @@ TEST(SmallAlloc, BoundThreadReusesBlocksOfTheSameClass) {
     on_bound_thread([] {
         void* a = small_alloc(100);
         ASSERT_NE(a, nullptr);
-        EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 16, 0u);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % kSmallAllocAlign, 0u);
         small_free(a);
         uint64_t reused = small_alloc_stats().reused, system = small_alloc_stats().system_allocs;
         void* b = small_alloc(120); // same class (128)
