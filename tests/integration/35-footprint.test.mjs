@@ -1,4 +1,4 @@
-// 33-footprint - memory with no clients at the default capacity (max_connections 10000): the
+// 35-footprint - memory with no clients at the default capacity (max_connections 10000): the
 // session tables are reserved at start and committed as sessions come, so the anonymous memory
 // resident 2 s after start stays small (it was 14.6 MB when every slot was constructed at start).
 // Skipped for a sanitizer build (ASan's shadow memory and quarantine dwarf what is measured): the
@@ -32,7 +32,7 @@ function sanitizerBuild(pid) {
 }
 
 describe('footprint at the default configuration', () => {
-  const srv = useServer({ mode: 'normal', name: '33-footprint' });
+  const srv = useServer({ mode: 'normal', name: '35-footprint' });
   const test = srv.test;
 
   test('anonymous memory resident 2 s after start stays under 4 MiB with no clients', async (t) => {
