@@ -571,6 +571,10 @@ bool write_json(const Value& v, std::string& out, std::string& error) {
         return true;
     case msgpack::Type::ext: {
         int64_t ms = 0;
+        if (v.as_timestamp_ms(ms) && (ms > 8640000000000000LL || ms < -8640000000000000LL)) {
+            out += "null"; // outside a JS Date's range: an Invalid Date, which JSON.stringify prints as null
+            return true;
+        }
         if (!v.as_timestamp_ms(ms)) {
             error = "msgpack extension type " + std::to_string(v.ext_type) + " has no JSON form";
             return false;

@@ -106,9 +106,11 @@ bool Value::as_timestamp_ms(int64_t& out) const {
         const auto ns = static_cast<int64_t>(read_be(bytes, 0, 4));
         const auto s = static_cast<int64_t>(read_be(bytes, 4, 8));
         // s may be as large as int64 allows; refuse what milliseconds cannot hold.
-        if (s > INT64_MAX / 1000 || s < INT64_MIN / 1000 + 1) return false;
-        // Floor the sub-second part: the value is s + ns/1e9 seconds, ns >= 0.
-        out = s * 1000 + ns / 1000000;
+        if (s >= INT64_MAX / 1000 || s <= INT64_MIN / 1000) return false;
+        // The value is s*1000 + ns/1e6 ms; a JS Date truncates it toward zero.
+        int64_t whole = s * 1000 + ns / 1000000;
+        if (whole < 0 && ns % 1000000 != 0) ++whole;
+        out = whole;
         return true;
     }
     if (ext_type == 0 && bytes.size() == 8) { // notepack 2's Date: int64 milliseconds

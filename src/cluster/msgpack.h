@@ -91,6 +91,8 @@ inline DecodeResult decode(std::string_view in, const Limits& limits = {}) {
 }
 
 // Appends MessagePack to a string, one call per value or header, choosing forms as notepack.
+// Lengths and counts must be below 2^32 (the format's limit; notepack throws there): callers
+// pass values already bounded far below it.
 class Writer {
 public:
     explicit Writer(std::string& out) : out_(out) {}

@@ -307,6 +307,9 @@ TEST(AdapterWire, JsonOfValuesIsWhatJsonStringifyPrints) {
     EXPECT_EQ(date("value_date_ts32"), "\"2023-11-14T22:13:20.000Z\"");
     EXPECT_EQ(date("value_date_ts64"), "\"2023-11-14T22:13:20.123Z\"");
     EXPECT_EQ(date("value_date_ts96"), "\"1969-12-31T23:59:59.000Z\"");
+    std::string far;
+    msgpack::Writer(far).timestamp_ms(8640000000000001LL); // past a JS Date's range
+    EXPECT_EQ(json(msgpack::decode(far).value), "null");
     Value ext;
     ext.type = msgpack::Type::ext;
     ext.ext_type = 5;

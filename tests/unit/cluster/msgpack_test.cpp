@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <numbers>
 
 #include <gtest/gtest.h>
 
@@ -66,7 +67,7 @@ TEST(Msgpack, WriterProducesNotepackBytesFromScratch) {
         {"value_int64_below_int32", [](Writer& w) { w.integer(-2147483649LL); }},
         {"value_int64_minsafe", [](Writer& w) { w.number(-9007199254740991.0); }},
         {"value_float_half", [](Writer& w) { w.number(0.5); }},
-        {"value_float_pi", [](Writer& w) { w.number(M_PI); }},
+        {"value_float_pi", [](Writer& w) { w.number(std::numbers::pi); }},
         {"value_float_neg", [](Writer& w) { w.number(-1.25); }},
         {"value_float_nan", [](Writer& w) { w.number(std::numeric_limits<double>::quiet_NaN()); }},
         {"value_float_inf", [](Writer& w) { w.number(std::numeric_limits<double>::infinity()); }},
@@ -219,6 +220,27 @@ TEST(Msgpack, RefusesWhatIsOverALimitOrNotMsgpack) {
     EXPECT_FALSE(trailing.ok);
     EXPECT_NE(trailing.error.find("1 trailing bytes"), std::string::npos) << trailing.error;
     EXPECT_FALSE(decode(std::string_view()).ok);
+}
+
+TEST(Msgpack, TimestampsAtTheirEdgesReadAsAJsDateWould) {
+    auto ts96 = [](uint32_t ns, int64_t s) {
+        std::string b;
+        Writer(b).ext(-1, std::string(12, '\0'));
+        for (int k = 0; k < 4; ++k) b[3 + static_cast<std::size_t>(k)] = static_cast<char>(ns >> (24 - 8 * k));
+        for (int k = 0; k < 8; ++k) {
+            b[7 + static_cast<std::size_t>(k)] = static_cast<char>(static_cast<uint64_t>(s) >> (56 - 8 * k));
+        }
+        auto r = decode(b);
+        EXPECT_TRUE(r.ok) << r.error;
+        return r.value;
+    };
+    int64_t ms = 0;
+    EXPECT_TRUE(ts96(500000, -1).as_timestamp_ms(ms)); // -999.5 ms: a Date truncates toward zero
+    EXPECT_EQ(ms, -999);
+    EXPECT_TRUE(ts96(999999999, 5).as_timestamp_ms(ms));
+    EXPECT_EQ(ms, 5999);
+    EXPECT_FALSE(ts96(999999999, INT64_MAX / 1000).as_timestamp_ms(ms)); // would overflow int64 ms
+    EXPECT_FALSE(ts96(0, INT64_MIN).as_timestamp_ms(ms));
 }
 
 TEST(Msgpack, IntegersAtEveryBoundaryRoundTrip) {
