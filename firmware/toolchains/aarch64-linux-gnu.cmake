@@ -5,8 +5,9 @@
 #   the static dependency set; this is the firmware build (firmware/build aarch64).
 # - without: Debian 12's multiarch :arm64 libraries in /usr/lib/aarch64-linux-gnu.
 # libwebsockets-dev:arm64 cannot be installed beside the amd64 one, so its headers and libwebsockets.so come from a folder it was unpacked into (OUTPOST_SYSROOT,
-# default <build dir>/sysroot; tools/lib/common.sh ensure_arm64_sysroot makes it), searched first.
-# Tests run under qemu-aarch64 against the arm64 libc installed at / (libc6:arm64).
+# default <build dir>/sysroot: unpack libwebsockets-dev:arm64 there with dpkg -x), searched first.
+# Tests run under qemu-aarch64 against the arm64 libc installed at / (libc6:arm64). tools/test
+# no longer takes this route: it builds on the prefix (firmware/build aarch64).
 #
 #   cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=firmware/toolchains/aarch64-linux-gnu.cmake
 
@@ -36,8 +37,8 @@ endif()
 
 set(OUTPOST_SYSROOT "${CMAKE_BINARY_DIR}/sysroot" CACHE PATH "Where libwebsockets-dev:arm64 is unpacked")
 if(NOT EXISTS "${OUTPOST_SYSROOT}/usr/include/libwebsockets.h" AND NOT CMAKE_PROJECT_NAME STREQUAL "CMAKE_TRY_COMPILE")
-  message(FATAL_ERROR "No arm64 libwebsockets headers in ${OUTPOST_SYSROOT}: run tools/test (arm64 step) "
-    "or unpack 'apt-get download libwebsockets-dev:arm64' there with dpkg -x")
+  message(FATAL_ERROR "No arm64 libwebsockets headers in ${OUTPOST_SYSROOT}: pass "
+    "-DOUTPOST_DEPS_PREFIX=$(firmware/deps aarch64), or unpack 'apt-get download libwebsockets-dev:arm64' there with dpkg -x")
 endif()
 
 # Headers and libraries: the sysroot first, then / (CMAKE_LIBRARY_ARCHITECTURE makes that
