@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cluster/msgpack.h"
+#include "cluster/value_json.h" // json_to_value, value_to_json
 
 namespace outpost::cluster::wire {
 
@@ -153,11 +154,5 @@ bool decode_request(std::string_view bytes, const msgpack::Limits& limits, Reque
 bool response_request_id(std::string_view bytes, const msgpack::Limits& limits, std::string& id, std::string& error);
 bool decode_response(std::string_view bytes, const msgpack::Limits& limits, RequestType pending, Response& out,
                      std::string& error);
-
-// JSON <-> Value: JSON numbers become integers when integral and within int64, else float64;
-// a Value prints as JSON.stringify prints what notepack decodes (bin as {"type":"Buffer","data":[...]},
-// timestamps as ISO strings, NaN/Infinity as null, other extensions refused).
-bool json_to_value(std::string_view json, const msgpack::Limits& limits, Value& out, std::string& error);
-bool value_to_json(const Value& v, std::string& out, std::string& error);
 
 } // namespace outpost::cluster::wire
