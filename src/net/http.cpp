@@ -277,8 +277,10 @@ void ServerImpl::end_body(Conn* c) {
 // A piece of a request body. lws 4.1 misreads a body whose request was pipelined behind another
 // in one read: it hands the request's own header bytes over as its body (and would then spin on
 // the rest). Such a "body" starts with the request line: the connection is closed instead.
+// (lws 4.3.5 had the same misreading, fixed in firmware/patches/libwebsockets/
+// 01-h1-pipelined-body.patch; unpatched, returning -1 here is a double close in lws.)
 int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
-    if (c->body_killed) return 0;
+    (void)wsi;
     if (!c->body) // refused: dropped until the deadline
         return c->body_refused && int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) <= 0 ? 0 : -1;
     if (c->body_done) return -1;
@@ -286,33 +288,12 @@ int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
         std::string_view head(in, len);
         while (!head.empty() && (head.front() == '\r' || head.front() == '\n')) head.remove_prefix(1);
         constexpr std::string_view kLine = "POST ";
-        if (!head.empty() && kLine.substr(0, std::min(head.size(), kLine.size())) == head.substr(0, kLine.size())) {
-#if LWS_LIBRARY_VERSION_NUMBER < 4003000
-            return -1; // lws 4.1 closes it once
-#endif
-            c->body_killed = true;
-            if (c->linger_token) lingering_.erase(c->linger_token);
-            c->linger_token = next_linger_token_++;
-            lingering_[c->linger_token] = wsi;
-            timers_.schedule(platform::monotonic_ms(), http_kill_cb, this, c->linger_token);
-            return 0;
-        }
+        if (!head.empty() && kLine.substr(0, std::min(head.size(), kLine.size())) == head.substr(0, kLine.size())) return -1;
     }
     if (int32_t(uint32_t(platform::monotonic_ms()) - c->body_deadline) > 0) return -1; // a body that trickles
     if (c->body->size() + len > opt_.max_payload) return -1; // lws delivers the declared length only
     c->body->append(in, len);
     return 0;
-}
-
-// Closes a connection whose body was misread (on_body), from a timer: outside lws' read path.
-void ServerImpl::http_kill_cb(void* ctx, uint64_t token, int64_t) {
-    auto* self = static_cast<ServerImpl*>(ctx);
-    auto it = self->lingering_.find(token);
-    if (it == self->lingering_.end()) return; // closed meanwhile (detach_conn)
-    struct lws* wsi = it->second;
-    self->lingering_.erase(it);
-    if (auto* c = static_cast<Conn*>(lws_wsi_user(wsi))) c->linger_token = 0;
-    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 
 // The body is complete. It is handled (and answered) from HTTP_WRITEABLE, not from here: an
@@ -322,7 +303,6 @@ void ServerImpl::http_kill_cb(void* ctx, uint64_t token, int64_t) {
 // pipelined behind the body: then the answer goes now, with Connection: close, and the
 // connection closes.
 int ServerImpl::on_body_complete(struct lws* wsi, Conn* c) {
-    if (c->body_killed) return 0; // closed by http_kill_cb (on_body)
     if (!c->body) return -1; // a refused body, all dropped: close
     if (!c->body_done) {
         if (!c->body) return -1;

@@ -74,7 +74,6 @@ struct Conn {
     bool peer_closed : 1;      // ws: the client sent its Close; lws answers it and closes
     bool wished_close : 1;     // http: close_after and keep_alive_10 as the request asked, kept
     bool wished_keep_alive_10 : 1; // while a declared body is not (yet) accepted (on_http, read_body)
-    bool body_killed : 1;      // http: a misread body; the connection closes at the next turn (on_body)
     uint32_t sess_index, sess_gen;
     std::string* body;     // POST body being received
     std::string* reply;    // a final answer for a poll whose session is gone
@@ -268,7 +267,6 @@ private:
     void ws_protocol_closed(Session& s, struct lws* wsi, Conn* c);
     void await_close_ack(struct lws* wsi, Conn* c);
     static void ws_linger_cb(void* ctx, uint64_t arg, int64_t now);
-    static void http_kill_cb(void* ctx, uint64_t token, int64_t now);
     void linger_ws(struct lws* wsi, Conn* c, bool going_away);
 
     // loop, TCP capacity and connection teardown (server.cpp)
