@@ -15,9 +15,11 @@ set(CPACK_PACKAGE_CONTACT "Outpost maintainers <outpost@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Socket.IO-compatible real-time server for edge gateways")
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# lws loads its libev glue as a plugin at run time (shlibdeps cannot see it); without it Outpost
-# runs on lws' poll() loop.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libwebsockets-evlib-ev")
+# Debian's lws loads its libev glue as a plugin at run time (shlibdeps cannot see it); without it
+# Outpost runs on lws' poll() loop. The dependency set from firmware/deps has it built in.
+if(NOT OUTPOST_DEPS_PREFIX)
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libwebsockets-evlib-ev")
+endif()
 set(CPACK_STRIP_FILES ON) # a gateway's flash is small: no debug info in the package
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")

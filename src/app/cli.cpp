@@ -47,7 +47,8 @@ int help_command() {
 }
 
 int version_command() {
-    std::printf("outpost %s\n", core::kVersion);
+    std::printf("outpost %s\ntarget %s (%s)\nlibwebsockets %s, mbedTLS %s, SQLite %s\n", core::kVersion, core::kTarget,
+                core::kLinkage, core::kLwsVersion, core::kMbedtlsVersion, core::kSqliteVersion);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 
+#include "auth/mbedtls_compat.h"
 #include "platform/platform.h"
 
 namespace outpost::auth {
@@ -174,7 +175,7 @@ Result<KeySet> KeySet::from_public_pem(Algorithm alg, std::string_view pem, std:
         if (mbedtls_pk_get_bitlen(k.pk_.get()) < kMinRsaBits) return bad_key(k.source_, "RSA key shorter than 2048 bits");
     } else {
         bool ec = type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA;
-        if (!ec || mbedtls_pk_ec(*k.pk_)->grp.id != MBEDTLS_ECP_DP_SECP256R1)
+        if (!ec || mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*k.pk_)) != MBEDTLS_ECP_DP_SECP256R1)
             return bad_key(k.source_, "not an EC P-256 key, but auth.algorithm is ES256");
     }
     return k;

@@ -3,14 +3,14 @@
 
 #include <array>
 
-extern "C" { // mbedTLS 2.28 ships this header without C++ guards
-}
+#include <mbedtls/asn1write.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 
 #include "auth/keys.h"
+#include "auth/mbedtls_compat.h"
 #include "core/credentials.h"
 
 namespace outpost::auth {
@@ -55,21 +55,41 @@ struct Mpi {
     Mpi& operator=(const Mpi&) = delete;
 };
 
-// A JWS ES256 scalar: 32 big-endian bytes with 0 < x < n.
-bool read_scalar(std::string_view raw, const mbedtls_mpi& n, Mpi& out) {
-    return mbedtls_mpi_read_binary(&out.v, bytes(raw), raw.size()) == 0 && mbedtls_mpi_cmp_int(&out.v, 0) > 0 &&
-           mbedtls_mpi_cmp_mpi(&out.v, &n) < 0;
+// A JWS ES256 signature is r || s, 32 big-endian bytes each; mbedtls_pk_verify takes the ASN.1
+// DER form SEQUENCE { INTEGER r, INTEGER s }. Zero scalars are refused here; the upper bound
+// (x < n) is checked by the ECDSA verification itself.
+using EcdsaDer = std::array<unsigned char, MBEDTLS_ECDSA_MAX_SIG_LEN(256)>;
+bool es256_to_der(std::string_view sig, EcdsaDer& der, const unsigned char*& start, size_t& len) {
+    Mpi r, s;
+    if (mbedtls_mpi_read_binary(&r.v, bytes(sig.substr(0, kP256ScalarBytes)), kP256ScalarBytes) != 0 ||
+        mbedtls_mpi_read_binary(&s.v, bytes(sig.substr(kP256ScalarBytes)), kP256ScalarBytes) != 0 ||
+        mbedtls_mpi_cmp_int(&r.v, 0) <= 0 || mbedtls_mpi_cmp_int(&s.v, 0) <= 0)
+        return false;
+    unsigned char* p = der.data() + der.size(); // ASN.1 is written backwards from the end
+    int n_s = mbedtls_asn1_write_mpi(&p, der.data(), &s.v);
+    if (n_s < 0) return false;
+    int n_r = mbedtls_asn1_write_mpi(&p, der.data(), &r.v);
+    if (n_r < 0) return false;
+    size_t body = size_t(n_s) + size_t(n_r);
+    int n_len = mbedtls_asn1_write_len(&p, der.data(), body);
+    if (n_len < 0) return false;
+    int n_tag = mbedtls_asn1_write_tag(&p, der.data(), MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
+    if (n_tag < 0) return false;
+    start = p;
+    len = body + size_t(n_len) + size_t(n_tag);
+    return true;
 }
 
 bool es256_valid(mbedtls_pk_context* pk, std::string_view input, std::string_view sig) {
     if (!pk || !mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) || sig.size() != 2 * kP256ScalarBytes) return false;
-    mbedtls_ecp_keypair* ec = mbedtls_pk_ec(*pk);
-    if (ec->grp.id != MBEDTLS_ECP_DP_SECP256R1) return false;
-    Mpi r, s;
+    const mbedtls_ecp_keypair* ec = mbedtls_pk_ec(*pk);
+    if (!ec || mbedtls_ecp_keypair_get_group_id(ec) != MBEDTLS_ECP_DP_SECP256R1) return false;
+    EcdsaDer der{};
+    const unsigned char* start = nullptr;
+    size_t len = 0;
     Digest h{};
-    if (!read_scalar(sig.substr(0, kP256ScalarBytes), ec->grp.N, r)) return false;
-    if (!read_scalar(sig.substr(kP256ScalarBytes), ec->grp.N, s)) return false;
-    return sha256(input, h) && mbedtls_ecdsa_verify(&ec->grp, h.data(), h.size(), &ec->Q, &r.v, &s.v) == 0;
+    return es256_to_der(sig, der, start, len) && sha256(input, h) &&
+           mbedtls_pk_verify(pk, MBEDTLS_MD_SHA256, h.data(), h.size(), start, len) == 0;
 }
 
 } // namespace

@@ -277,6 +277,8 @@ void ServerImpl::end_body(Conn* c) {
 // A piece of a request body. lws 4.1 misreads a body whose request was pipelined behind another
 // in one read: it hands the request's own header bytes over as its body (and would then spin on
 // the rest). Such a "body" starts with the request line: the connection is closed instead.
+// (lws 4.3.5 had the same misreading, fixed in firmware/patches/libwebsockets/
+// 01-h1-pipelined-body.patch; unpatched, returning -1 here is a double close in lws.)
 int ServerImpl::on_body(struct lws* wsi, Conn* c, const char* in, size_t len) {
     (void)wsi;
     if (!c->body) // refused: dropped until the deadline

@@ -1,20 +1,24 @@
 // loop_libev.cpp - The libev backend of EventLoop: lws on a libev (epoll) loop, its wake-up an ev_timer.
-// Owns: the ev_loop and the timer. Never: anything beyond event_loop.h. Built without libev
-// (OUTPOST_LIBEV=OFF or no libev found) it makes no loop, and the server runs on poll().
+// Owns: the ev_loop and the timer. Never: anything beyond event_loop.h. Built without libev (lws'
+// lws_config.h lacks LWS_WITH_LIBEV, or OUTPOST_LIBEV=OFF) it makes no loop, and the server runs
+// on poll().
 #include "net/event_loop.h"
 
-#if OUTPOST_HAVE_LIBEV
+// lws' own lws_config.h (through libwebsockets.h) says whether lws can run on libev at all;
+// OUTPOST_HAVE_LIBEV (CMake, from the same lws_config.h) says ev.h and libev are on the link line.
+#if defined(LWS_WITH_LIBEV) && OUTPOST_HAVE_LIBEV
 #include <ev.h>
 #endif
 
 namespace outpost::net {
 
-#if OUTPOST_HAVE_LIBEV
+#if defined(LWS_WITH_LIBEV) && OUTPOST_HAVE_LIBEV
 namespace {
 
 // libev (epoll) costs O(ready sockets) per wakeup where lws' default poll() costs O(connections).
-// lws reaches libev through a plugin (Debian: libwebsockets-evlib-ev); without it the context
-// cannot be created here and the server falls back to poll().
+// lws reaches libev either built in (the static dependency set: LWS_WITH_EVLIB_PLUGINS off) or
+// through a plugin (Debian 12: libwebsockets-evlib-ev); without the plugin the context cannot be
+// created here and the server falls back to poll().
 class LibevLoop final : public EventLoop {
 public:
     LibevLoop(struct ev_loop* loop, TimerFn fn, void* arg) : loop_(loop), fn_(fn), arg_(arg) {
@@ -29,8 +33,9 @@ public:
         ev_info.foreign_loops = foreign;
         return lws_create_context(&ev_info);
     }
-    // An ev_timer, not an lws_sul: lws 4.1's libev glue re-arms its own timer only from inside its
-    // callbacks, so a sul scheduled from out here could sleep until the next socket event.
+    // An ev_timer, not an lws_sul: lws' libev glue (4.1, and still 4.3.5: lib/event-libs/libev)
+    // re-arms its own timer only from inside its callbacks (hrtimer and idle), and lws_sul_schedule
+    // does not touch it, so a sul scheduled from out here could sleep until the next socket event.
     void arm(int64_t delay_ms) override {
         ev_timer_stop(loop_, &tick_);
         ev_now_update(loop_); // ev_timer counts from the loop's cached time

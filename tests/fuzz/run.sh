@@ -27,7 +27,9 @@ max_len() {
 
 configure() {
     [[ -f $build/CMakeCache.txt ]] && return 0
+    # OUTPOST_DEPS_PREFIX (tools/test sets it): the libraries from firmware/deps' prefix.
     CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DOUTPOST_FUZZ=ON -DOUTPOST_TESTS=OFF \
+        ${OUTPOST_DEPS_PREFIX:+-DOUTPOST_DEPS_PREFIX="$OUTPOST_DEPS_PREFIX"} \
         -DCMAKE_BUILD_TYPE=Debug \
         -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
         -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"

@@ -1,17 +1,19 @@
 // 20-tls - wss:// and https:// on the same port with tls.cert_file/tls.key_file (PROTOCOL §12,
 // README "Running on a gateway"): a stock client trusting the test's own self-signed CA connects
-// over WebSocket and polling; a replaced certificate is served to new handshakes after SIGHUP while
-// old sockets stay; a broken replacement keeps the old certificate.
+// over WebSocket and polling; TLS 1.3 and 1.2 are negotiated (openssl s_client); a replaced
+// certificate is served to new handshakes after SIGHUP while old sockets stay and still receive;
+// a broken replacement keeps the old certificate.
 
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { OutpostServer } from './lib/server.mjs';
 import { mint } from './lib/token.mjs';
 import { withTimeout } from './lib/wait.mjs';
-import { Client, closeAll, assertOk } from './lib/app.mjs';
+import { Client, closeAll, assertOk, cid } from './lib/app.mjs';
 import { prepare, selfSigned, peerFingerprint, reloadAndWait, logCount, tempDir } from './lib/gateway.mjs';
 
 /** GET over https trusting only `ca`; resolves {status, body}. */
@@ -28,6 +30,16 @@ function httpsGet(port, p, ca) {
     5000,
     `GET https://127.0.0.1:${port}${p}`,
   );
+}
+
+/** One handshake with `openssl s_client -<version> -brief` (stdin closed at once); its output. */
+function sClient(port, version) {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, `-${version}`, '-brief'], {
+    input: '',
+    encoding: 'utf8',
+    timeout: 10000,
+  });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }
 
 describe('TLS: wss:// and https:// with a self-signed certificate', () => {
@@ -92,6 +104,13 @@ describe('TLS: wss:// and https:// with a self-signed certificate', () => {
     assert.ok(!plain.startsWith('HTTP 200'), `plain http on the TLS port answered ${plain}`);
   });
 
+  test('TLS 1.3 and TLS 1.2 handshakes (openssl s_client -tls1_3 / -tls1_2)', () => {
+    const v13 = sClient(srv.port, 'tls1_3');
+    assert.match(v13, /Protocol version: TLSv1\.3/, `openssl s_client -tls1_3:\n${v13}`);
+    const v12 = sClient(srv.port, 'tls1_2');
+    assert.match(v12, /Protocol version: TLSv1\.2/, `openssl s_client -tls1_2:\n${v12}`);
+  });
+
   test('a client that does not trust the CA is refused by its own TLS check (the certificate is really checked)', async () => {
     const c = open('tls-untrusting', undefined);
     const err = await withTimeout(new Promise((resolve) => c.socket.once('connect_error', resolve)), 5000, 'connect_error');
@@ -116,6 +135,14 @@ describe('TLS: wss:// and https:// with a self-signed certificate', () => {
     // New clients trusting the new CA connect; trusting only the old one, they are refused.
     const fresh = open('tls-bob', second.cert);
     assert.equal((await fresh.ready()).userId, 'tls-bob');
+    // The old socket still receives: a message larger than one TLS record (> 4 KiB, several
+    // records when the record size is built smaller) sent on the new handshake reaches it whole.
+    assertOk(await fresh.ask('room:join', { room: 'tls-room' }));
+    const body = { text: 'x'.repeat(15000) };
+    const sent = assertOk(await fresh.ask('message:send', { room: 'tls-room', body, clientId: cid('tls') }));
+    const got = await oldSocket.waitFor('message:new', (m) => m.room === 'tls-room' && m.seq === sent.seq);
+    assert.equal(got.from, 'tls-bob');
+    assert.deepEqual(got.body, body);
     const stale = open('tls-stale', first.cert);
     await withTimeout(new Promise((resolve) => stale.socket.once('connect_error', resolve)), 5000, 'connect_error with the old CA');
     const h = await httpsGet(srv.port, '/healthz', second.cert);

@@ -5,8 +5,12 @@
 OUTPOST_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
-# Packages every build needs: compiler, build tools and the libraries src/ links against.
-OUTPOST_BUILD_PACKAGES=(cmake g++ ninja-build libwebsockets-dev libwebsockets-evlib-ev libev-dev libmbedtls-dev libcjson-dev libsqlite3-dev)
+# Packages every build needs: compiler and build tools, and what firmware/deps needs to build the
+# pinned dependency set the libraries come from (curl, patch, xz, bzip2 for Debian's source
+# tarballs; tcl for SQLite's amalgamation). No -dev package of a library src/ links against.
+OUTPOST_BUILD_PACKAGES=(cmake g++ ninja-build make tcl curl patch xz-utils bzip2 file binutils)
+# The cross builds (firmware/build aarch64|armhf) and qemu to run their tests.
+OUTPOST_CROSS_PACKAGES=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 
 header() { STEP_T0=$SECONDS; printf '\n==== %s ====\n' "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
@@ -44,37 +48,9 @@ ensure_node() {
   ensure_packages nodejs npm
 }
 
-# ensure_arm64_packages: the arm64 half of the cross build. libwebsockets-dev:arm64 cannot be
-# installed beside the amd64 one, so it is not here: see ensure_arm64_sysroot.
-ensure_arm64_packages() {
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    as_root dpkg --add-architecture arm64 || return 1
-  fi
-  ensure_packages g++-aarch64-linux-gnu qemu-user \
-    libstdc++6:arm64 libwebsockets17:arm64 libwebsockets-evlib-ev:arm64 libev-dev:arm64 libssl-dev:arm64 libmbedtls-dev:arm64 libcjson-dev:arm64 libsqlite3-dev:arm64
-}
-
-# ensure_arm64_sysroot DIR: unpacks libwebsockets-dev:arm64 (headers, libwebsockets.so) into DIR,
-# matching the installed libwebsockets17:arm64. The toolchain file searches DIR first.
-ensure_arm64_sysroot() {
-  local dir=${1:?sysroot folder} version tmp
-  version=$(dpkg-query -W -f='${Version}' libwebsockets17:arm64) || return 1
-  [ -f "$dir/.libwebsockets-dev-$version" ] && return 0
-  echo "unpacking libwebsockets-dev:arm64 $version into $dir"
-  tmp=$(mktemp -d) || return 1
-  if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi  # apt downloads as _apt
-  (cd "$tmp" && { apt-get download -q "libwebsockets-dev:arm64=$version" 2>/dev/null ||
-    { as_root apt-get update -qq && apt-get download -q "libwebsockets-dev:arm64=$version"; }; }) >/dev/null &&
-    rm -rf "$dir" && mkdir -p "$dir" &&
-    dpkg -x "$tmp"/libwebsockets-dev_*_arm64.deb "$dir" &&
-    rm -rf "${dir:?}/usr/share" &&
-    # The package's libwebsockets.so points at libwebsockets.so.17, which lives outside the sysroot.
-    ln -sf /usr/lib/aarch64-linux-gnu/libwebsockets.so.17 "$dir/usr/lib/aarch64-linux-gnu/libwebsockets.so" &&
-    touch "$dir/.libwebsockets-dev-$version"
-  local rc=$?
-  rm -rf "$tmp"
-  return "$rc"
-}
+# deps_prefix TARGET: builds the pinned dependency set for TARGET once (firmware/deps caches it in
+# $OUTPOST_DEPS_CACHE, by default ~/.cache/outpost-deps) and prints its prefix.
+deps_prefix() { "$OUTPOST_ROOT/firmware/deps" "$1"; }
 
 # configure BUILD_DIR CMAKE_ARGS...: configures with Ninja unless BUILD_DIR was last configured
 # with the same arguments (cmake --build re-runs CMake itself when a CMakeLists.txt changes).

@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     }
     struct lws_context* ctx = lws_create_context(&info);
     if (!ctx) {
-        std::fprintf(stderr, "reference: lws_create_context failed%s\n", use_ev ? " (is the libev event lib plugin installed?)" : "");
+        std::fprintf(stderr, "reference: lws_create_context failed%s\n", use_ev ? " (was libwebsockets built with LWS_WITH_LIBEV?)" : "");
         return 1;
     }
     std::printf("reference: listening on %d (%s loop)\n", port, use_ev ? "libev" : "poll");
